@@ -1,0 +1,61 @@
+# Thin wrapper: every target installs what it needs first (scripts/deps.sh).
+JOBS ?= $(shell nproc)
+PROVE_ARGS ?= -r t/
+
+.PHONY: all deps build build-asan build-debug run test unit unit-asan prove prove-asan bench clean format
+
+all: build
+
+deps:
+	@bash scripts/deps.sh
+
+build: deps
+	@cmake --preset release >/dev/null
+	@cmake --build build/release -j$(JOBS)
+
+build-debug: deps
+	@cmake --preset debug >/dev/null
+	@cmake --build build/debug -j$(JOBS)
+
+build-asan: deps
+	@cmake --preset asan-ubsan >/dev/null
+	@cmake --build build/asan -j$(JOBS)
+
+# Serves the default site (conf/nginx.conf) on http://127.0.0.1:8080 in the foreground.
+run: build
+	@mkdir -p logs
+	@echo "lunet: serving http://127.0.0.1:8080 (logs in $(CURDIR)/logs/, Ctrl-C to stop)"
+	@./build/release/lunet -p $(CURDIR)/ -c conf/nginx.conf -g 'daemon off;'
+
+unit: build
+	@./build/release/lunet_unit
+
+unit-asan: build-asan
+	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_unit
+
+prove: build
+	@start=$$(date +%s.%N); \
+	TEST_NGINX_BINARY=$(CURDIR)/build/release/lunet prove -I t/lib $(PROVE_ARGS); rc=$$?; \
+	end=$$(date +%s.%N); \
+	printf 'prove wall time: %.1f s\n' $$(echo "$$end - $$start" | bc); exit $$rc
+
+prove-asan: build-asan
+	@TEST_NGINX_BINARY=$(CURDIR)/build/asan/lunet prove -I t/lib $(PROVE_ARGS)
+
+test: build build-asan
+	@echo "== unit tests (release)"
+	@./build/release/lunet_unit --gtest_brief=1
+	@echo "== unit tests (ASan + UBSan)"
+	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_unit --gtest_brief=1
+	@echo "== t/ (prove)"
+	@$(MAKE) --no-print-directory prove
+
+bench: build
+	@bash scripts/deps.sh --bench
+	@bench/run $(BENCH_ARGS)
+
+format:
+	@find src include t/unit t/fuzz -name '*.cc' -o -name '*.h' | xargs clang-format -i
+
+clean:
+	rm -rf build t/servroot

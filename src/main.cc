@@ -1,0 +1,304 @@
+// The `lunet` command line — nginx's: lunet [-?hvVtTq] [-s signal] [-p prefix]
+// [-e error_log] [-c conf] [-g directives]. Also runs as `nginx` (symlink).
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <openssl/opensslv.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <iostream>
+#include <set>
+#include <string>
+
+#include "core/log.h"
+#include "core/time.h"
+#include "lunet/version.h"
+#include "os/proctitle.h"
+#include "process/process.h"
+
+using lunet::core::Level;
+using lunet::core::stderrMessage;
+
+namespace {
+
+void printVersion(bool full) {
+  std::fprintf(stderr, "lunet version: lunet/%s\n", LUNET_VERSION);
+  std::fprintf(stderr, "nginx version: nginx/%s\n", LUNET_NGINX_VERSION);
+  if (!full) return;
+  std::fprintf(stderr, "built by gcc %s\n", __VERSION__);
+  std::fprintf(stderr, "built with %s\n", OpenSSL_version(OPENSSL_VERSION));
+  std::fprintf(stderr, "TLS SNI support enabled\n");
+  // Test harnesses read this line to learn which standard modules exist.
+  std::fprintf(stderr,
+               "configure arguments: --prefix=%s --with-http_ssl_module --with-pcre-jit "
+               "--with-threads --without-http_fastcgi_module --without-http_uwsgi_module "
+               "--without-http_scgi_module --without-http_grpc_module "
+               "--without-http_memcached_module --without-http_ssi_module "
+               "--without-http_gzip_module --without-http_geo_module "
+               "--without-http_map_module --without-http_split_clients_module "
+               "--without-http_referer_module --without-http_userid_module "
+               "--without-http_auth_basic_module --without-http_mirror_module "
+               "--without-http_empty_gif_module --without-http_browser_module "
+               "--without-http_limit_conn_module --without-http_limit_req_module "
+               "--without-mail --without-stream\n",
+               LUNET_DEFAULT_PREFIX);
+}
+
+void printUsage() {
+  std::fprintf(stderr,
+               "Usage: %s [-?hvVtTq] [-s signal] [-p prefix]\n"
+               "             [-e filename] [-c filename] [-g directives]\n\n"
+               "Options:\n"
+               "  -?,-h         : this help\n"
+               "  -v            : show version and exit\n"
+               "  -V            : show version and configure options then exit\n"
+               "  -t            : test configuration and exit\n"
+               "  -T            : test configuration, dump it and exit\n"
+               "  -q            : suppress non-error messages during configuration testing\n"
+               "  -s signal     : send signal to a master process: stop, quit, reopen, reload\n"
+               "  -p prefix     : set prefix path (default: %s)\n"
+               "  -e filename   : set error log file (default: logs/error.log)\n"
+               "  -c filename   : set configuration file (default: conf/nginx.conf)\n"
+               "  -g directives : set global directives out of configuration file\n\n",
+               lunet::core::gProgramName, LUNET_DEFAULT_PREFIX);
+}
+
+std::string absolute(const std::string& p, const std::string& base) {
+  if (!p.empty() && p[0] == '/') return p;
+  return base + p;
+}
+
+std::string cwd() {
+  char buf[4096];
+  if (::getcwd(buf, sizeof(buf)) == nullptr) return "/";
+  std::string s = buf;
+  if (s.back() != '/') s += '/';
+  return s;
+}
+
+int sendSignal(const lunet::process::Cycle& cycle, const std::string& name) {
+  int sig = 0;
+  if (name == "stop") {
+    sig = SIGTERM;
+  } else if (name == "quit") {
+    sig = SIGQUIT;
+  } else if (name == "reopen") {
+    sig = SIGUSR1;
+  } else if (name == "reload") {
+    sig = SIGHUP;
+  }
+  std::string path = cycle.fullPath(*cycle.core().pid);
+  std::ifstream in(path);
+  long pid = 0;
+  if (!(in >> pid) || pid <= 0) {
+    int e = errno;
+    stderrMessage(Level::kError, "open() \"%s\" failed (%d: %s)", path.c_str(), e ? e : ENOENT,
+                  std::strerror(e ? e : ENOENT));
+    return 1;
+  }
+  if (::kill(static_cast<pid_t>(pid), sig) != 0) {
+    int e = errno;
+    stderrMessage(Level::kAlert, "kill(%ld, %d) failed (%d: %s)", pid, sig, e, std::strerror(e));
+    return 1;
+  }
+  return 0;
+}
+
+void dumpConfig(const lunet::process::Cycle& cycle) {
+  std::set<std::string> seen;
+  std::vector<std::string> order;
+  std::function<void(const std::vector<lunet::conf::ConfNode>&)> walk =
+      [&](const std::vector<lunet::conf::ConfNode>& nodes) {
+        for (const auto& n : nodes) {
+          if (n.file && seen.insert(*n.file).second) order.push_back(*n.file);
+          walk(n.children);
+        }
+      };
+  seen.insert(cycle.options.confFile);
+  order.push_back(cycle.options.confFile);
+  walk(cycle.tree);
+  for (const auto& f : order) {
+    if (f == "command line") continue;
+    std::printf("# configuration file %s:\n", f.c_str());
+    std::ifstream in(f);
+    std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::fwrite(content.data(), 1, content.size(), stdout);
+    if (content.empty() || content.back() != '\n') std::printf("\n");
+    std::printf("\n");
+  }
+}
+
+bool daemonize() {
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    stderrMessage(Level::kEmerg, "fork() failed (%d: %s)", errno, std::strerror(errno));
+    return false;
+  }
+  if (pid > 0) ::_exit(0);
+  if (::setsid() < 0) return false;
+  ::umask(0);
+  return true;
+}
+
+void redirectStdio(const lunet::process::Cycle& cycle) {
+  int fd = ::open("/dev/null", O_RDWR);
+  if (fd < 0) return;
+  ::dup2(fd, STDIN_FILENO);
+  ::dup2(fd, STDOUT_FILENO);
+  ::close(fd);
+  // Anything a library prints to stderr ends up in the error log.
+  for (const auto& s : cycle.errorLog.sinks()) {
+    if (s.fd >= 0 && s.fd != STDERR_FILENO) {
+      ::dup2(s.fd, STDERR_FILENO);
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  {
+    const char* base = std::strrchr(argv[0], '/');
+    base = base ? base + 1 : argv[0];
+    if (std::strcmp(base, "nginx") == 0) lunet::core::gProgramName = "nginx";
+  }
+  lunet::os::initProctitle(argc, argv);
+  lunet::core::updateTime();
+
+  lunet::process::Options opts;
+  bool showVersion = false, showFull = false, help = false, dump = false;
+  std::string signalName, confFile;
+  bool prefixSet = false;
+  for (int i = 1; i < argc; i++) {
+    const char* p = argv[i];
+    if (*p++ != '-') {
+      stderrMessage(Level::kEmerg, "invalid option: \"%s\"", argv[i]);
+      return 1;
+    }
+    while (*p) {
+      char opt = *p++;
+      auto value = [&](const char* what) -> const char* {
+        if (*p) {
+          const char* v = p;
+          p += std::strlen(p);
+          return v;
+        }
+        if (i + 1 < argc) return argv[++i];
+        stderrMessage(Level::kEmerg, "option \"-%c\" requires %s", opt, what);
+        std::exit(1);
+      };
+      switch (opt) {
+        case '?':
+        case 'h':
+          help = showVersion = true;
+          break;
+        case 'v':
+          showVersion = true;
+          break;
+        case 'V':
+          showVersion = showFull = true;
+          break;
+        case 't':
+          opts.testOnly = true;
+          break;
+        case 'T':
+          opts.testOnly = true;
+          dump = true;
+          break;
+        case 'q':
+          opts.quiet = true;
+          break;
+        case 'p':
+          opts.prefix = value("directory name");
+          prefixSet = true;
+          break;
+        case 'e':
+          opts.errorLog = value("file name");
+          break;
+        case 'c':
+          confFile = value("file name");
+          break;
+        case 'g':
+          opts.directives = value("directives");
+          break;
+        case 's': {
+          signalName = value("signal");
+          if (signalName != "stop" && signalName != "quit" && signalName != "reopen" &&
+              signalName != "reload") {
+            stderrMessage(Level::kEmerg, "invalid option: \"-s %s\"", signalName.c_str());
+            return 1;
+          }
+          break;
+        }
+        default:
+          stderrMessage(Level::kEmerg, "invalid option: \"%c\"", opt);
+          return 1;
+      }
+    }
+  }
+
+  if (showVersion) {
+    printVersion(showFull);
+    if (help) printUsage();
+    return 0;
+  }
+
+  std::string here = cwd();
+  if (!prefixSet) opts.prefix = LUNET_DEFAULT_PREFIX;
+  opts.prefix = absolute(opts.prefix, here);
+  if (opts.prefix.back() != '/') opts.prefix += '/';
+  opts.confFile = confFile.empty() ? opts.prefix + "conf/nginx.conf" : absolute(confFile, here);
+  if (!opts.errorLog.empty() && opts.errorLog != "stderr") {
+    opts.errorLog = absolute(opts.errorLog, opts.prefix);
+  }
+
+  if (!signalName.empty()) lunet::process::setProcessType(lunet::process::ProcessType::kSignaller);
+
+  lunet::process::CyclePtr cycle;
+  try {
+    cycle = lunet::process::loadCycle(opts);
+  } catch (const lunet::conf::ConfError& e) {
+    stderrMessage(Level::kEmerg, "%s", e.full().c_str());
+    if (opts.testOnly) {
+      stderrMessage(Level::kStderr, "configuration file %s test failed", opts.confFile.c_str());
+    }
+    return 1;
+  } catch (const std::exception& e) {
+    stderrMessage(Level::kEmerg, "%s", e.what());
+    if (opts.testOnly) {
+      stderrMessage(Level::kStderr, "configuration file %s test failed", opts.confFile.c_str());
+    }
+    return 1;
+  }
+
+  if (opts.testOnly) {
+    if (!opts.quiet) {
+      stderrMessage(Level::kStderr, "the configuration file %s syntax is ok",
+                    opts.confFile.c_str());
+      stderrMessage(Level::kStderr, "configuration file %s test is successful",
+                    opts.confFile.c_str());
+    }
+    if (dump) dumpConfig(*cycle);
+    return 0;
+  }
+  if (!signalName.empty()) return sendSignal(*cycle, signalName);
+
+  lunet::core::setProcessLog(&cycle->errorLog);
+  const auto& cc = cycle->core();
+  bool master = cc.masterProcess != 0;
+  if (!lunet::process::openListeningSockets(*cycle, nullptr)) return 1;
+  if (cc.daemon != 0) {
+    if (!daemonize()) return 1;
+    redirectStdio(*cycle);
+  }
+  if (!lunet::process::writePidFile(*cycle)) return 1;
+  return master ? lunet::process::runMaster(std::move(cycle))
+                : lunet::process::runSingle(std::move(cycle));
+}

@@ -1,0 +1,22 @@
+// The compiled-in modules, in order. Like nginx's objs/ngx_modules.c: the
+// order decides the module index, the order of phase handlers registered in
+// postConfiguration, and the order of filters.
+#include "conf/module.h"
+#include "process/core_module.h"
+
+namespace lunet::conf {
+
+std::span<const Module* const> allModules() {
+  static const Module* const kModules[] = {
+      &process::coreModule(),
+      &process::eventsModule(),
+  };
+  static const bool indexed = [] {
+    for (size_t i = 0; i < std::size(kModules); i++) kModules[i]->index = i;
+    return true;
+  }();
+  (void)indexed;
+  return kModules;
+}
+
+}  // namespace lunet::conf

@@ -1,0 +1,31 @@
+// Master, worker and single-process cycles (see docs/design/process-model.md).
+#pragma once
+
+#include "process/cycle.h"
+
+namespace lunet::process {
+
+// Worker slot number (0..N-1) of this process; -1 in master/agent/single.
+int workerId();
+// True once graceful shutdown has begun in this process (ngx.worker.exiting()).
+bool exiting();
+// PID of the master (or of this process in single mode).
+pid_t masterPid();
+
+// Runs the master process until it exits; returns the exit code.
+int runMaster(CyclePtr cycle);
+// Runs the whole server in this one process (master_process off).
+int runSingle(CyclePtr cycle);
+
+// Writes / removes the pid file of `cycle`.
+bool writePidFile(const Cycle& cycle);
+void deletePidFile(const Cycle& cycle);
+
+// ngx.process.enable_privileged_agent(): from init_by_lua only, in the master.
+void enablePrivilegedAgent(int connections);
+bool privilegedAgentEnabled();
+
+// Starts a graceful exit of this worker (as if it got SIGQUIT).
+void requestGracefulExit();
+
+}  // namespace lunet::process

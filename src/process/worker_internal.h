@@ -1,0 +1,19 @@
+// Internal interface between master.cc and worker.cc.
+#pragma once
+
+#include <functional>
+#include <vector>
+
+#include "process/cycle.h"
+
+namespace lunet::process {
+
+// Runs the event loop of a worker (or of the single process) until it exits.
+// Returns the exit status for _exit().
+int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged);
+void setMasterPid(pid_t p);
+
+// Callbacks run on USR1 after the error log is reopened (access logs, ...).
+std::vector<std::function<void()>>& reopenHooks();
+
+}  // namespace lunet::process
