@@ -2,8 +2,8 @@
 // [-e error_log] [-c conf] [-g directives]. Also runs as `nginx` (symlink).
 #include <fcntl.h>
 #include <openssl/crypto.h>
-#include <sys/stat.h>
 #include <openssl/opensslv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -20,6 +20,7 @@
 #include "core/time.h"
 #include "lunet/version.h"
 #include "os/proctitle.h"
+#include "process/cmdline.h"
 #include "process/process.h"
 
 using lunet::core::Level;
@@ -67,11 +68,6 @@ void printUsage() {
                "  -c filename   : set configuration file (default: conf/nginx.conf)\n"
                "  -g directives : set global directives out of configuration file\n\n",
                lunet::core::gProgramName, LUNET_DEFAULT_PREFIX);
-}
-
-std::string absolute(const std::string& p, const std::string& base) {
-  if (!p.empty() && p[0] == '/') return p;
-  return base + p;
 }
 
 std::string cwd() {
@@ -172,92 +168,21 @@ int main(int argc, char** argv) {
   lunet::os::initProctitle(argc, argv);
   lunet::core::updateTime();
 
-  lunet::process::Options opts;
-  bool showVersion = false, showFull = false, help = false, dump = false;
-  std::string signalName, confFile;
-  bool prefixSet = false;
-  for (int i = 1; i < argc; i++) {
-    const char* p = argv[i];
-    if (*p++ != '-') {
-      stderrMessage(Level::kEmerg, "invalid option: \"%s\"", argv[i]);
-      return 1;
-    }
-    while (*p) {
-      char opt = *p++;
-      auto value = [&](const char* what) -> const char* {
-        if (*p) {
-          const char* v = p;
-          p += std::strlen(p);
-          return v;
-        }
-        if (i + 1 < argc) return argv[++i];
-        stderrMessage(Level::kEmerg, "option \"-%c\" requires %s", opt, what);
-        std::exit(1);
-      };
-      switch (opt) {
-        case '?':
-        case 'h':
-          help = showVersion = true;
-          break;
-        case 'v':
-          showVersion = true;
-          break;
-        case 'V':
-          showVersion = showFull = true;
-          break;
-        case 't':
-          opts.testOnly = true;
-          break;
-        case 'T':
-          opts.testOnly = true;
-          dump = true;
-          break;
-        case 'q':
-          opts.quiet = true;
-          break;
-        case 'p':
-          opts.prefix = value("directory name");
-          prefixSet = true;
-          break;
-        case 'e':
-          opts.errorLog = value("file name");
-          break;
-        case 'c':
-          confFile = value("file name");
-          break;
-        case 'g':
-          opts.directives = value("directives");
-          break;
-        case 's': {
-          signalName = value("signal");
-          if (signalName != "stop" && signalName != "quit" && signalName != "reopen" &&
-              signalName != "reload") {
-            stderrMessage(Level::kEmerg, "invalid option: \"-s %s\"", signalName.c_str());
-            return 1;
-          }
-          break;
-        }
-        default:
-          stderrMessage(Level::kEmerg, "invalid option: \"%c\"", opt);
-          return 1;
-      }
-    }
+  std::vector<std::string> args(argv + 1, argv + argc);
+  lunet::process::CommandLine cl =
+      lunet::process::parseCommandLine(args, cwd(), LUNET_DEFAULT_PREFIX);
+  if (!cl.error.empty()) {
+    stderrMessage(Level::kEmerg, "%s", cl.error.c_str());
+    return 1;
   }
-
-  if (showVersion) {
-    printVersion(showFull);
-    if (help) printUsage();
+  if (cl.showVersion) {
+    printVersion(cl.showConfigure);
+    if (cl.help) printUsage();
     return 0;
   }
-
-  std::string here = cwd();
-  if (!prefixSet) opts.prefix = LUNET_DEFAULT_PREFIX;
-  opts.prefix = absolute(opts.prefix, here);
-  if (opts.prefix.back() != '/') opts.prefix += '/';
-  opts.confFile = confFile.empty() ? opts.prefix + "conf/nginx.conf" : absolute(confFile, here);
-  if (!opts.errorLog.empty() && opts.errorLog != "stderr") {
-    opts.errorLog = absolute(opts.errorLog, opts.prefix);
-  }
+  lunet::process::Options& opts = cl.options;
+  const std::string& signalName = cl.signal;
+  bool dump = cl.dump;
 
   if (!signalName.empty()) lunet::process::setProcessType(lunet::process::ProcessType::kSignaller);
 

@@ -106,9 +106,9 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   char buf[4096];
   std::string_view ts = cachedErrorLogTime();
   int pid = static_cast<int>(::getpid());
-  int n = std::snprintf(buf, sizeof(buf), "%.*s [%.*s] %d#%d: ", static_cast<int>(ts.size()),
-                        ts.data(), static_cast<int>(levelName(l).size()), levelName(l).data(), pid,
-                        pid);
+  int n =
+      std::snprintf(buf, sizeof(buf), "%.*s [%.*s] %d#%d: ", static_cast<int>(ts.size()), ts.data(),
+                    static_cast<int>(levelName(l).size()), levelName(l).data(), pid, pid);
   std::string line(buf, static_cast<size_t>(n));
   if (connection != 0) {
     line += '*';

@@ -92,9 +92,9 @@ Log& processLog();
 // Installs `sinks` as the process-wide log (nullptr: back to stderr).
 void setProcessLog(const ErrorLog* sinks);
 
-#define LUNET_LOG(log, level, err, ...)                                      \
-  do {                                                                       \
-    if ((log).enabled(level)) (log).error((level), (err), __VA_ARGS__);      \
+#define LUNET_LOG(log, level, err, ...)                                 \
+  do {                                                                  \
+    if ((log).enabled(level)) (log).error((level), (err), __VA_ARGS__); \
   } while (0)
 
 #ifdef LUNET_DEBUG

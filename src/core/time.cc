@@ -43,10 +43,10 @@ void refreshStrings(time_t sec) {
       gCache.logTime, sizeof(gCache.logTime), "%02d/%s/%04d:%02d:%02d:%02d %c%02ld%02ld",
       local.tm_mday, kMonths[local.tm_mon], local.tm_year + 1900, local.tm_hour, local.tm_min,
       local.tm_sec, sign, off / 60, off % 60));
-  gCache.isoLen = static_cast<size_t>(std::snprintf(
-      gCache.iso, sizeof(gCache.iso), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
-      local.tm_year + 1900, local.tm_mon + 1, local.tm_mday, local.tm_hour, local.tm_min,
-      local.tm_sec, sign, off / 60, off % 60));
+  gCache.isoLen = static_cast<size_t>(
+      std::snprintf(gCache.iso, sizeof(gCache.iso), "%04d-%02d-%02dT%02d:%02d:%02d%c%02ld:%02ld",
+                    local.tm_year + 1900, local.tm_mon + 1, local.tm_mday, local.tm_hour,
+                    local.tm_min, local.tm_sec, sign, off / 60, off % 60));
 }
 
 void ensure() {

@@ -21,9 +21,9 @@ void destroyLoop();
 
 // Aborts with a message when a libuv call that cannot fail in a correct
 // program did fail.
-#define LUNET_UV_CHECK(expr)                                                       \
-  do {                                                                             \
-    int lunet_rc_ = (expr);                                                        \
+#define LUNET_UV_CHECK(expr)                                                           \
+  do {                                                                                 \
+    int lunet_rc_ = (expr);                                                            \
     if (lunet_rc_ != 0) ::lunet::event::uvFatal(#expr, lunet_rc_, __FILE__, __LINE__); \
   } while (0)
 [[noreturn]] void uvFatal(const char* expr, int rc, const char* file, int line);

@@ -56,12 +56,12 @@ struct CoreConf : conf::ConfBase {
 };
 
 struct Options {
-  std::string prefix;       // ends in '/'
-  std::string confFile;     // absolute
-  std::string errorLog;     // -e, empty: default
-  std::string directives;   // -g
-  bool testOnly = false;    // -t / -T
-  bool quiet = false;       // -q
+  std::string prefix;      // ends in '/'
+  std::string confFile;    // absolute
+  std::string errorLog;    // -e, empty: default
+  std::string directives;  // -g
+  bool testOnly = false;   // -t / -T
+  bool quiet = false;      // -q
 };
 
 struct Cycle {

@@ -71,7 +71,8 @@ void onSignal(int signo, siginfo_t* info, void*) {
   errno = saved;
 }
 
-const int kSignals[] = {SIGCHLD, SIGTERM, SIGINT, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
+const int kSignals[] = {SIGCHLD, SIGTERM, SIGINT,  SIGQUIT, SIGHUP,
+                        SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH};
 
 void installHandlers() {
   struct sigaction sa;
@@ -137,7 +138,8 @@ bool spawn(Master& m, int id, bool privileged) {
     int rc = runWorkerLoop(c, privileged ? -1 : id, false, privileged);
     ::_exit(rc);
   }
-  log.error(core::Level::kNotice, 0, "start %s %d", privileged ? "privileged agent process" : "worker process", static_cast<int>(pid));
+  log.error(core::Level::kNotice, 0, "start %s %d",
+            privileged ? "privileged agent process" : "worker process", static_cast<int>(pid));
   Child ch;
   ch.pid = pid;
   ch.id = id;
