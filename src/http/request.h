@@ -1,0 +1,314 @@
+// The HTTP request: what every phase handler, filter, variable and the Lua
+// runtime operate on.
+//
+// Memory: a Request and everything hanging off it live in its Arena
+// (r.arena); they die together when the request is freed. Header names and
+// values are slices of the connection's read buffer (no copy); strings made
+// later (rewritten URIs, variable values, headers_out) are arena copies.
+//
+// The yield contract (for every handler that must wait, Lua included):
+//   1. a phase handler that must wait arms a libuv handle (timer, socket, ...)
+//      and returns kAgain; a content handler returns kDone;
+//   2. it registers a cleanup with addCleanup(r, ...) that cancels the armed
+//      operation — it runs if the request dies first (client gone, timeout,
+//      worker shutdown), after which the libuv callback must not touch r;
+//   3. the libuv callback, when the wait is over, calls http::resume(r) (the
+//      same phase handler is called again and must recognise the re-entry
+//      from its ctx) or http::resumeWith(r, rc) (the handler's final result
+//      is rc); a content handler calls http::finalize(r, rc) instead.
+// Status codes are nginx's: kOk, kDeclined, kAgain, kDone, kError, or an
+// HTTP status code (>= 100) meaning "finalize with this status".
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "conf/module.h"
+#include "core/arena.h"
+#include "core/log.h"
+
+namespace lunet::http {
+
+struct Connection;
+struct Request;
+struct Buf;
+struct HttpCoreSrv;
+struct HttpCoreLoc;
+
+// Handler / function results (nginx's NGX_* codes).
+inline constexpr int kOk = 0;
+inline constexpr int kError = -1;
+inline constexpr int kAgain = -2;
+inline constexpr int kBusy = -3;
+inline constexpr int kDone = -4;
+inline constexpr int kDeclined = -5;
+
+// Methods as bits (limit_except, $request_method fast paths).
+enum Method : uint32_t {
+  kMethodUnknown = 0,
+  kGet = 1u << 1,
+  kHead = 1u << 2,
+  kPost = 1u << 3,
+  kPut = 1u << 4,
+  kDelete = 1u << 5,
+  kOptions = 1u << 6,
+  kPatch = 1u << 7,
+  kTrace = 1u << 8,
+  kConnect = 1u << 9,
+  kOtherMethod = 1u << 10,
+};
+
+// One header line. `name` keeps the client's spelling.
+struct Header {
+  std::string_view name;
+  std::string_view value;
+  uint32_t hash = 0;  // lowercase name hash (headerHash), 0 = deleted
+};
+
+// Case-insensitive hash of a header name (for HeaderList lookups).
+uint32_t headerHash(std::string_view name) noexcept;
+bool ieq(std::string_view a, std::string_view b) noexcept;
+
+// An ordered list of headers with hashed lookup.
+class HeaderList {
+ public:
+  // First header named `name` (case-insensitive), or nullptr.
+  const Header* find(std::string_view name) const noexcept;
+  Header* find(std::string_view name) noexcept;
+  void add(core::Arena& a, std::string_view name, std::string_view value) noexcept;
+  // Removes every header named `name`; returns how many.
+  size_t remove(std::string_view name) noexcept;
+  core::ArenaVec<Header>& all() { return list_; }
+  const core::ArenaVec<Header>& all() const { return list_; }
+
+ private:
+  core::ArenaVec<Header> list_;
+};
+
+// Parsed request headers: the full list plus the ones the core uses.
+struct HeadersIn {
+  HeaderList list;
+  const Header* host = nullptr;
+  const Header* connection = nullptr;
+  const Header* contentLength = nullptr;
+  const Header* contentType = nullptr;
+  const Header* transferEncoding = nullptr;
+  const Header* userAgent = nullptr;
+  const Header* referer = nullptr;
+  const Header* ifModifiedSince = nullptr;
+  const Header* ifNoneMatch = nullptr;
+  const Header* ifMatch = nullptr;
+  const Header* ifUnmodifiedSince = nullptr;
+  const Header* range = nullptr;
+  const Header* ifRange = nullptr;
+  const Header* expect = nullptr;
+  const Header* cookie = nullptr;  // first Cookie header (see $cookie_*)
+  std::string_view server;          // host without port, lowercased (arena)
+  int64_t contentLengthN = -1;      // -1 when absent
+  bool chunked = false;
+  bool keepAlive = false;  // client's wish after version and Connection rules
+};
+
+// Response headers, filled by handlers and serialised by the header filter.
+struct HeadersOut {
+  int status = 0;                // 0: not set yet
+  std::string_view statusLine;   // "200 OK" override (optional)
+  HeaderList list;               // every other header, in order
+  std::string_view contentType;  // without charset
+  std::string_view charset;
+  int64_t contentLength = -1;    // -1 unknown: chunked on HTTP/1.1
+  time_t lastModified = -1;
+  std::string_view location;  // relative Location is made absolute by the header filter
+  std::string_view etag;
+  bool noBody = false;  // HEAD or 204/304: header filter strips the body
+};
+
+// The request body as read by readBody(): a chain of buffers (slices of the
+// connection's read buffers — never copied).
+struct RequestBody {
+  Buf* bufs = nullptr;
+  Buf** tail = &bufs;
+  int64_t received = 0;
+  int64_t rest = -1;  // bytes still expected (-1 unknown/chunked)
+  bool done = false;
+  void (*post)(Request& r) = nullptr;  // completion callback
+};
+
+using RequestCleanup = void (*)(void* data);
+
+// Subrequest completion hook: called when sr finishes, with its status.
+using SubrequestDone = int (*)(Request& sr, void* data, int rc);
+
+struct Request {
+  explicit Request(Connection* c) noexcept : conn(c) {}
+  Request(const Request&) = delete;
+
+  core::Arena arena{4096};
+  Connection* conn;
+  core::Log log;  // carries "*N" and the client/server/request context
+
+  // Request line.
+  std::string_view requestLine;  // "GET /t?a=1 HTTP/1.1"
+  std::string_view methodName;   // "GET"
+  uint32_t method = kMethodUnknown;
+  int httpVersion = 1001;       // major * 1000 + minor
+  std::string_view unparsedUri;  // $request_uri as received
+  std::string_view uri;          // $uri: decoded, normalised (arena or slice)
+  std::string_view args;         // $args (without '?')
+  std::string_view exten;        // extension of uri (no dot)
+  std::string_view schema{"http"};
+
+  HeadersIn headersIn;
+  HeadersOut headersOut;
+  RequestBody* body = nullptr;  // set once readBody() was called
+
+  // Configuration.
+  const conf::ConfLevel* srvConf = nullptr;  // matched server{}
+  const conf::ConfLevel* locConf = nullptr;  // matched location{} (or server level)
+  std::string_view serverName;               // $server_name
+  template <class T>
+  const T* loc(const conf::Module& m) const {
+    return locConf->locConf<T>(m);
+  }
+  template <class T>
+  const T* srv(const conf::Module& m) const {
+    return srvConf->srvConf<T>(m);
+  }
+
+  // Per-module state, indexed by Module::index (nginx's r->ctx).
+  void** ctx = nullptr;
+  void* getCtx(const conf::Module& m) const { return ctx[m.index]; }
+  void setCtx(const conf::Module& m, void* p) { ctx[m.index] = p; }
+
+  // Indexed variable values (`set`), see variables.h.
+  struct VarSlot {
+    std::string_view value;
+    bool valid = false;
+    bool notFound = false;
+  };
+  VarSlot* variables = nullptr;
+
+  // Regex captures of the last match ($1..$9), as offsets into `captureSubject`.
+  int* captures = nullptr;
+  int ncaptures = 0;
+  std::string_view captureSubject;
+
+  // Subrequests: main is the client request (== this for it); parent is
+  // the request that created this one.
+  Request* main = this;
+  Request* parent = nullptr;
+  SubrequestDone subrequestDone = nullptr;
+  void* subrequestData = nullptr;
+  bool inMemory = false;  // subrequest: capture body into `capturedBody`
+  Buf* capturedBody = nullptr;
+  int subrequestsLeft = 50;  // nginx's limit on nesting
+  int uriChanges = 11;       // internal redirects + rewrites allowed (nginx: 10)
+  int count = 1;             // references (main request): live subrequests + 1
+
+  // Phase engine state (phases.cc).
+  int phaseHandler = 0;
+  int64_t startMsec = 0;
+  int64_t requestLength = 0;
+  int64_t bodyBytesSent = 0;
+
+  // Flags.
+  bool internal = false;       // internal redirect/subrequest: `internal` locations ok
+  bool uriChanged = false;     // rewrite changed uri: find config again
+  bool headerSent = false;
+  bool headerOnly = false;     // HEAD etc.: no body
+  bool chunkedOut = false;     // response uses chunked transfer encoding
+  bool keepAlive = false;      // connection will be reused after this response
+  bool lingeringClose = false;
+  bool finalized = false;
+  bool errorPage = false;      // already inside error_page processing
+  bool plainUri = true;        // uri needs no further escaping
+  bool quoted = false;         // request line had %XX
+  bool zeroCopyFiles = true;   // static module may emit file bufs
+  bool waitingDrain = false;
+  bool discardBody = false;
+
+  // When the send queue becomes empty (everything passed to the socket):
+  // runs once (see onDrained()).
+  void (*drained)(Request& r, void* data) = nullptr;
+  void* drainedData = nullptr;
+
+  const HttpCoreLoc* clcf() const;  // core location conf of locConf
+  const HttpCoreSrv* cscf() const;
+};
+
+// Registers fn(data) to run when r is freed (in reverse order). Use it for
+// anything armed on the request's behalf (timers, sockets, Lua threads).
+inline void addCleanup(Request& r, RequestCleanup fn, void* data) noexcept {
+  r.arena.addCleanup(fn, data);
+}
+
+// ---- Control ---------------------------------------------------------------
+
+// Continues the phase engine after a handler returned kAgain: re-invokes the
+// same handler. Call from a libuv callback, never from inside a handler.
+void resume(Request& r) noexcept;
+// As resume(), but the suspended handler's final result is `rc` (kOk: next
+// phase, kDeclined: next handler, kDone: request taken over, else finalize).
+void resumeWith(Request& r, int rc) noexcept;
+
+// Ends the request: rc is kOk/kDone (response complete or handler owns the
+// request), kAgain (still writing: finish when the queue drains), kError
+// (500 if nothing was sent, else close the connection), or an HTTP status
+// (send the error page / error_page for it).
+void finalize(Request& r, int rc) noexcept;
+
+// Internal redirect to `uri` (with `args`, may be empty): restarts location
+// matching from the server rewrite phase, as nginx's
+// ngx_http_internal_redirect. Returns kDone (the caller returns kDone too) or
+// an HTTP error (500 when the redirect cycle limit is hit).
+int internalRedirect(Request& r, std::string_view uri, std::string_view args) noexcept;
+// Jumps to the named location `@name` (rewrite phase of that location).
+int namedLocation(Request& r, std::string_view name) noexcept;
+
+// Starts a subrequest for uri?args. Its output goes to the client in order
+// (after whatever the parent sent before), or — with inMemory — into
+// sr->capturedBody. `done` runs when it finishes. Returns kOk / kError.
+struct SubrequestOptions {
+  SubrequestDone done = nullptr;
+  void* data = nullptr;
+  bool inMemory = false;
+  uint32_t method = kGet;
+  std::string_view methodName = "GET";
+};
+int subrequest(Request& r, std::string_view uri, std::string_view args,
+               const SubrequestOptions& opts, Request** out) noexcept;
+
+// ---- Request body ----------------------------------------------------------
+
+// Reads the whole request body, then calls post(r). Returns kOk if post()
+// already ran (body complete), kAgain if it will run later, or an HTTP
+// status (413, 400, 408...) to finalize with. Idempotent.
+int readBody(Request& r, void (*post)(Request& r)) noexcept;
+// Reads and drops the body (called by finalize when nobody read it).
+int discardBody(Request& r) noexcept;
+
+// ---- Output ----------------------------------------------------------------
+
+// Runs the header filter chain (once). Returns kOk, kError, or kDone when
+// the response has no body (HEAD, 304...).
+int sendHeader(Request& r) noexcept;
+// Runs the body filter chain on `in` (may be nullptr to just flush). A Buf
+// with `last` set ends the response body.
+int output(Request& r, Buf* in) noexcept;
+// Convenience: a memory buffer (data must live as long as r — use r.arena).
+int outputString(Request& r, std::string_view data, bool last) noexcept;
+// Sends a complete simple response: status, optional content type, body.
+int sendResponse(Request& r, int status, std::string_view contentType,
+                 std::string_view body) noexcept;
+// Calls fn(r, data) once all output so far has been handed to the kernel
+// (ngx.flush(true)). Immediately (synchronously) if nothing is queued.
+void onDrained(Request& r, void (*fn)(Request& r, void* data), void* data) noexcept;
+
+// Standard reason phrase ("Not Found"), or "" for unknown codes.
+std::string_view reasonPhrase(int status) noexcept;
+
+// "client: ..., server: ..., request: ..., host: ..." context appended to
+// error-log lines of this request (installed in r.log).
+void logContext(const void* r, std::string& out);
+
+}  // namespace lunet::http
