@@ -1,0 +1,215 @@
+# Process model: -t, start/stop (TERM, QUIT), HUP reload under load with no
+# failed request, HUP with a broken config, SIGKILL'd worker respawned,
+# -s reload|reopen|quit|stop, USR1 log reopening.
+use strict;
+use warnings;
+use Test::More;
+use IO::Socket::INET;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use Time::HiRes qw(time sleep);
+use POSIX ();
+use Cwd qw(abs_path);
+use FindBin;
+
+my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
+my $dir = tempdir("lunet-proc-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+make_path("$dir/conf", "$dir/logs", "$dir/html");
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp') or die "socket: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+my $port = free_port();
+
+sub write_conf {
+    my ($body, %o) = @_;
+    my $workers = $o{workers} // 2;
+    open my $fh, '>', "$dir/conf/nginx.conf" or die;
+    print $fh <<"CONF";
+worker_processes $workers;
+error_log logs/error.log info;
+pid logs/nginx.pid;
+events { worker_connections 128; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$port;
+        location / { $body }
+    }
+}
+CONF
+    close $fh;
+}
+
+sub lunet { my @a = @_; return system($bin, '-p', "$dir/", '-c', "$dir/conf/nginx.conf", @a) >> 8; }
+
+sub get {
+    my ($path) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
+                                  Timeout => 3) or return undef;
+    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+    local $/;
+    my $resp = <$s>;
+    close $s;
+    return undef unless defined $resp && $resp =~ m{^HTTP/1\.1 200 };
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    return $body;
+}
+
+sub master_pid {
+    open my $fh, '<', "$dir/logs/nginx.pid" or return undef;
+    my $p = <$fh>;
+    chomp $p if defined $p;
+    return $p;
+}
+
+sub children {
+    my ($ppid) = @_;
+    my @kids;
+    for my $d (glob "/proc/[0-9]*") {
+        open my $fh, '<', "$d/stat" or next;
+        my $st = <$fh>;
+        next unless defined $st && $st =~ /^(\d+) \(.*\) \S (\d+)/;
+        push @kids, $1 if $2 == $ppid;
+    }
+    return sort { $a <=> $b } @kids;
+}
+
+sub wait_until {
+    my ($cond, $secs) = @_;
+    my $end = time + ($secs // 5);
+    while (time < $end) { return 1 if $cond->(); sleep 0.01; }
+    return 0;
+}
+
+# A daemonised master is reparented to PID 1, which may not reap it here:
+# a zombie counts as gone.
+sub alive {
+    my ($pid) = @_;
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $st = <$fh> // '';
+    return $st !~ /^\d+ \(.*\) Z /;
+}
+
+sub log_text { open my $fh, '<', "$dir/logs/error.log" or return ''; local $/; return <$fh> // ''; }
+
+# ---- -t ------------------------------------------------------------------
+write_conf('return 200 "gen1";');
+my $out = `$bin -p $dir/ -c $dir/conf/nginx.conf -t 2>&1`;
+is($? >> 8, 0, '-t on a good config exits 0');
+like($out, qr/the configuration file \Q$dir\E\/conf\/nginx.conf syntax is ok/, '-t syntax ok line');
+like($out, qr/configuration file \Q$dir\E\/conf\/nginx.conf test is successful/, '-t successful line');
+
+open my $bad, '>', "$dir/conf/bad.conf" or die;
+print $bad "events {}\nhttp {\n  bogus_directive on;\n}\n";
+close $bad;
+$out = `$bin -p $dir/ -c $dir/conf/bad.conf -t 2>&1`;
+is($? >> 8, 1, '-t on a bad config exits 1');
+like($out, qr/\[emerg\] unknown directive "bogus_directive" in \Q$dir\E\/conf\/bad.conf:3/,
+     '-t reports [emerg] with file:line');
+like($out, qr/test failed/, '-t says test failed');
+
+# ---- start, serve, TERM --------------------------------------------------
+is(lunet(), 0, 'daemon starts');
+ok(wait_until(sub { defined get('/') }), 'serves after start');
+is(get('/'), 'gen1', 'serves the configured body');
+my $m = master_pid();
+ok($m, 'pid file written');
+is(scalar(children($m)), 2, 'two workers');
+kill 'TERM', $m;
+ok(wait_until(sub { !alive($m) }), 'master exits on TERM');
+ok(!-e "$dir/logs/nginx.pid", 'pid file removed on exit');
+
+# ---- reload under load -------------------------------------------------------
+is(lunet(), 0, 'started again');
+ok(wait_until(sub { defined get('/') }), 'serving');
+$m = master_pid();
+pipe(my $rd, my $wr) or die;
+my $client = fork // die;
+if ($client == 0) {
+    close $rd;
+    my ($ok, $fail, $gen2) = (0, 0, 0);
+    my $end = time + 20;
+    # Loop until the new generation has answered a few times (bounded).
+    while (time < $end && $gen2 < 50) {
+        my $b = get('/');
+        if (!defined $b) { $fail++; next; }
+        $ok++;
+        $gen2++ if $b eq 'gen2';
+    }
+    print $wr "$ok $fail $gen2\n";
+    close $wr;
+    POSIX::_exit(0);
+}
+close $wr;
+sleep 0.2;
+write_conf('return 200 "gen2";');
+kill 'HUP', $m;
+my $res = <$rd>;
+waitpid $client, 0;
+my ($ok, $fail, $gen2) = split ' ', $res;
+cmp_ok($ok, '>', 50, "client made requests across the reload ($ok)");
+is($fail, 0, 'zero failed requests during HUP reload');
+is($gen2, 50, 'new generation serves the new body');
+like(log_text(), qr/\[notice\] \d+#\d+: reconfiguring/, 'reload logged');
+
+# ---- HUP with a broken config keeps serving --------------------------------
+open my $fh, '>>', "$dir/conf/nginx.conf" or die;
+print $fh "broken {\n";
+close $fh;
+kill 'HUP', $m;
+ok(wait_until(sub { log_text() =~ /\[emerg\] .*unexpected end of file, expecting "\}"/ }),
+   'broken config logs [emerg]');
+is(get('/'), 'gen2', 'old workers keep serving after a bad reload');
+
+# ---- SIGKILL a worker -> respawned -------------------------------------------
+write_conf('return 200 "$pid";', workers => 1);
+kill 'HUP', $m;
+ok(wait_until(sub { my @k = children($m); @k == 1 && (get('/') // '') eq $k[0] }),
+   'one worker serving its pid');
+my ($w) = children($m);
+kill 'KILL', $w;
+ok(wait_until(sub { my @k = children($m); @k == 1 && $k[0] != $w }), 'new worker forked');
+like(log_text(), qr/\[alert\] \d+#\d+: worker process $w exited on signal 9/,
+     'alert logged for the killed worker');
+my ($w2) = children($m);
+ok(wait_until(sub { (get('/') // '') eq $w2 }), "new worker pid $w2 serves");
+
+# ---- -s reopen, USR1 after moving the log -----------------------------------
+rename "$dir/logs/error.log", "$dir/logs/error.log.1" or die;
+is(lunet('-s', 'reopen'), 0, '-s reopen');
+ok(wait_until(sub { -e "$dir/logs/error.log" }), 'new error.log created on reopen');
+ok(wait_until(sub { log_text() =~ /reopening logs/ }), 'reopen logged in the new file');
+rename "$dir/logs/error.log", "$dir/logs/error.log.2" or die;
+kill 'USR1', $m;
+ok(wait_until(sub { -e "$dir/logs/error.log" }), 'USR1 reopens the log');
+
+# ---- -s reload --------------------------------------------------------------
+write_conf('return 200 "gen3";');
+is(lunet('-s', 'reload'), 0, '-s reload');
+ok(wait_until(sub { (get('/') // '') eq 'gen3' }), '-s reload applied the new config');
+
+# ---- -s quit (graceful) ----------------------------------------------------
+is(lunet('-s', 'quit'), 0, '-s quit');
+ok(wait_until(sub { !alive($m) }), 'master exits on quit');
+ok(!defined get('/'), 'nothing serves after quit');
+
+# ---- QUIT signal, then -s stop -------------------------------------------------
+is(lunet(), 0, 'started again');
+ok(wait_until(sub { defined get('/') }), 'serving');
+$m = master_pid();
+kill 'QUIT', $m;
+ok(wait_until(sub { !alive($m) }), 'master exits on QUIT');
+is(lunet(), 0, 'started again');
+ok(wait_until(sub { defined get('/') }), 'serving');
+$m = master_pid();
+is(lunet('-s', 'stop'), 0, '-s stop');
+ok(wait_until(sub { !alive($m) }), 'master exits on stop');
+is(lunet('-s', 'stop'), 1, '-s stop with no pid file fails');
+
+done_testing();
