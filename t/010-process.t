@@ -110,7 +110,7 @@ print $bad "events {}\nhttp {\n  bogus_directive on;\n}\n";
 close $bad;
 $out = `$bin -p $dir/ -c $dir/conf/bad.conf -t 2>&1`;
 is($? >> 8, 1, '-t on a bad config exits 1');
-like($out, qr/\[emerg\] unknown directive "bogus_directive" in \Q$dir\E\/conf\/bad.conf:3/,
+like($out, qr/\[emerg\] (?:\d+#\d+: )?unknown directive "bogus_directive" in \Q$dir\E\/conf\/bad.conf:3/,
      '-t reports [emerg] with file:line');
 like($out, qr/test failed/, '-t says test failed');
 
@@ -120,7 +120,8 @@ ok(wait_until(sub { defined get('/') }), 'serves after start');
 is(get('/'), 'gen1', 'serves the configured body');
 my $m = master_pid();
 ok($m, 'pid file written');
-is(scalar(children($m)), 2, 'two workers');
+my @kids = children($m);
+is(scalar @kids, 2, 'two workers');
 kill 'TERM', $m;
 ok(wait_until(sub { !alive($m) }), 'master exits on TERM');
 ok(!-e "$dir/logs/nginx.pid", 'pid file removed on exit');
@@ -163,7 +164,9 @@ open my $fh, '>>', "$dir/conf/nginx.conf" or die;
 print $fh "broken {\n";
 close $fh;
 kill 'HUP', $m;
-ok(wait_until(sub { log_text() =~ /\[emerg\] .*unexpected end of file, expecting "\}"/ }),
+# nginx applies directives while lexing and so names the unknown block first;
+# Lunet parses the whole file first and reports the syntax error.
+ok(wait_until(sub { log_text() =~ /\[emerg\] .*(?:unexpected end of file, expecting "\}"|unknown directive "broken")/ }),
    'broken config logs [emerg]');
 is(get('/'), 'gen2', 'old workers keep serving after a bad reload');
 
@@ -184,7 +187,6 @@ ok(wait_until(sub { (get('/') // '') eq $w2 }), "new worker pid $w2 serves");
 rename "$dir/logs/error.log", "$dir/logs/error.log.1" or die;
 is(lunet('-s', 'reopen'), 0, '-s reopen');
 ok(wait_until(sub { -e "$dir/logs/error.log" }), 'new error.log created on reopen');
-ok(wait_until(sub { log_text() =~ /reopening logs/ }), 'reopen logged in the new file');
 rename "$dir/logs/error.log", "$dir/logs/error.log.2" or die;
 kill 'USR1', $m;
 ok(wait_until(sub { -e "$dir/logs/error.log" }), 'USR1 reopens the log');
@@ -193,6 +195,7 @@ ok(wait_until(sub { -e "$dir/logs/error.log" }), 'USR1 reopens the log');
 write_conf('return 200 "gen3";');
 is(lunet('-s', 'reload'), 0, '-s reload');
 ok(wait_until(sub { (get('/') // '') eq 'gen3' }), '-s reload applied the new config');
+like(log_text(), qr/reconfiguring/, 'the reopened error.log gets new lines');
 
 # ---- -s quit (graceful) ----------------------------------------------------
 is(lunet('-s', 'quit'), 0, '-s quit');
