@@ -11,7 +11,7 @@ pkgs=(
   lua-cjson curl procps bc
 )
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache)
+  pkgs+=(wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache python3 util-linux)
 fi
 
 missing=()
