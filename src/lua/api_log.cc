@@ -1,0 +1,107 @@
+// ngx.log(level, ...) and print(...): "[lua] FILE:LINE: FUNC(): message".
+#include "core/log.h"
+#include "lua/api.h"
+#include "lua/context.h"
+#include "lua/request_ctx.h"
+
+namespace lunet::lua {
+
+namespace {
+
+const core::Log& currentLog() {
+  RequestCtx* rc = current().req;
+  return rc != nullptr ? rc->log() : core::processLog();
+}
+
+// Replaces argument i with its string form; false if not printable.
+bool toPrintable(lua_State* L, int i) {
+  switch (lua_type(L, i)) {
+    case LUA_TSTRING:
+      return true;
+    case LUA_TNUMBER:
+      lua_pushvalue(L, i);
+      lua_tostring(L, -1);
+      lua_replace(L, i);
+      return true;
+    case LUA_TNIL:
+      lua_pushliteral(L, "nil");
+      lua_replace(L, i);
+      return true;
+    case LUA_TBOOLEAN:
+      lua_pushstring(L, lua_toboolean(L, i) ? "true" : "false");
+      lua_replace(L, i);
+      return true;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, i) == nullptr) {
+        lua_pushliteral(L, "null");
+        lua_replace(L, i);
+        return true;
+      }
+      return false;
+    case LUA_TTABLE:
+      if (luaL_callmeta(L, i, "__tostring") && lua_type(L, -1) == LUA_TSTRING) {
+        lua_replace(L, i);
+        return true;
+      }
+      return false;
+    default:
+      return false;
+  }
+}
+
+int logArgs(lua_State* L, int level, int first, const char* fname) {
+  const core::Log& log = currentLog();
+  if (!log.enabled(static_cast<core::Level>(level))) return 0;
+  int n = lua_gettop(L);
+  for (int i = first; i <= n; i++) {
+    if (!toPrintable(L, i)) {
+      return luaL_error(
+          L, "bad argument #%d to '%s' (expected table to have __tostring metamethod)", i, fname);
+    }
+  }
+  lua_Debug ar;
+  const char* src = "?";
+  int line = 0;
+  const char* name = nullptr;
+  if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Snl", &ar)) {
+    src = ar.short_src;
+    line = ar.currentline;
+    name = ar.name;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = first; i <= n; i++) {
+    lua_pushvalue(L, i);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  size_t len = 0;
+  const char* msg = lua_tolstring(L, -1, &len);
+  if (name != nullptr) {
+    log.error(static_cast<core::Level>(level), 0, "[lua] %s:%d: %s(): %.*s", src, line, name,
+              static_cast<int>(len), msg);
+  } else {
+    log.error(static_cast<core::Level>(level), 0, "[lua] %s:%d: %.*s", src, line,
+              static_cast<int>(len), msg);
+  }
+  return 0;
+}
+
+int ngxLog(lua_State* L) {
+  lua_Integer level = luaL_checkinteger(L, 1);
+  if (level < 0 || level > 8) return luaL_error(L, "bad log level: %d", static_cast<int>(level));
+  return logArgs(L, static_cast<int>(level), 2, "log");
+}
+
+int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1, "print"); }
+
+}  // namespace
+
+void injectLogApi(lua_State* L) {
+  lua_pushcfunction(L, ngxLog);
+  lua_setfield(L, -2, "log");
+  lua_pushcfunction(L, print);
+  lua_setglobal(L, "print");
+}
+
+}  // namespace lunet::lua

@@ -1,0 +1,81 @@
+// Placeholders for the parts of the ngx API that later issues bring (timers,
+// shared dicts, cosockets, subrequests, light threads, regex). Calling one
+// raises a clear error instead of silently doing nothing. A family that is
+// implemented injects its table first; these stubs only fill what is absent.
+#include <string>
+
+#include "lua/api.h"
+
+namespace lunet::lua {
+
+namespace {
+
+int stub(lua_State* L) { return notYet(L, lua_tostring(L, lua_upvalueindex(1))); }
+
+void setStub(lua_State* L, const char* field, const char* fullName) {
+  lua_getfield(L, -1, field);
+  bool present = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (present) return;
+  lua_pushstring(L, fullName);
+  lua_pushcclosure(L, stub, 1);
+  lua_setfield(L, -2, field);
+}
+
+// Ensures ngx[name] is a table (pushed) and fills stubs into it.
+void stubTable(lua_State* L, const char* name, const char* const* fields) {
+  lua_getfield(L, -1, name);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, name);
+  }
+  for (const char* const* f = fields; *f != nullptr; f++) {
+    std::string full = std::string("ngx.") + name + "." + *f;
+    setStub(L, *f, full.c_str());
+  }
+  lua_pop(L, 1);
+}
+
+int sharedIndex(lua_State* L) { return notYet(L, "ngx.shared"); }
+
+}  // namespace
+
+int notYet(lua_State* L, const char* name) {
+  return luaL_error(L, "%s is not yet implemented in Lunet", name);
+}
+
+void injectNotYetApi(lua_State* L) {
+  static const char* const kTimer[] = {"at",     "every", "running_count", "pending_count",
+                                       "cancel", nullptr};
+  static const char* const kSocket[] = {"tcp", "udp", "stream", "connect", nullptr};
+  static const char* const kLocation[] = {"capture", "capture_multi", nullptr};
+  static const char* const kThread[] = {"spawn", "wait", "kill", nullptr};
+  static const char* const kRe[] = {"match", "find", "gmatch", "sub", "gsub", nullptr};
+  static const char* const kReq[] = {"socket",        "init_body",     "append_body",
+                                     "finish_body",   "get_body_file", "set_body_data",
+                                     "set_body_file", nullptr};
+  stubTable(L, "timer", kTimer);
+  stubTable(L, "socket", kSocket);
+  stubTable(L, "location", kLocation);
+  stubTable(L, "thread", kThread);
+  stubTable(L, "re", kRe);
+  stubTable(L, "req", kReq);
+  setStub(L, "on_abort", "ngx.on_abort");
+  setStub(L, "run_worker_thread", "ngx.run_worker_thread");
+
+  lua_getfield(L, -1, "shared");
+  bool present = !lua_isnil(L, -1);
+  lua_pop(L, 1);
+  if (!present) {
+    lua_newtable(L);
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, sharedIndex);
+    lua_setfield(L, -2, "__index");
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "shared");
+  }
+}
+
+}  // namespace lunet::lua

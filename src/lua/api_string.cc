@@ -1,0 +1,458 @@
+// ngx.escape_uri, unescape_uri, encode_args, decode_args, encode_base64,
+// decode_base64, md5, md5_bin, sha1_bin, hmac_sha1, crc32_short,
+// crc32_long, quote_sql_str.
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <cstdint>
+#include <cstring>
+
+#include "lua/api.h"
+#include "lua/args.h"
+
+namespace lunet::lua {
+
+namespace {
+
+constexpr char kHex[] = "0123456789ABCDEF";
+constexpr char kHexLower[] = "0123456789abcdef";
+
+bool unreserved(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+bool uriEscaped(unsigned char c) {
+  return c <= 0x20 || c >= 0x7f || c == '#' || c == '%' || c == '?' || c == '"';
+}
+
+int hexVal(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+int escapeUriFn(lua_State* L) {
+  if (lua_isnil(L, 1)) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  lua_Integer type = luaL_optinteger(L, 2, 2);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  escapeUri(&b, {s, len}, type != 0);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+int unescapeUriFn(lua_State* L) {
+  if (lua_isnil(L, 1)) {
+    lua_pushliteral(L, "");
+    return 1;
+  }
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  unescapeUri(&b, {s, len}, true);
+  luaL_pushresult(&b);
+  return 1;
+}
+
+int encodeArgsFn(lua_State* L) {
+  if (lua_type(L, 1) != LUA_TTABLE) {
+    return luaL_error(L, "bad argument #1 to 'encode_args' (table expected, got %s)",
+                      luaL_typename(L, 1));
+  }
+  encodeArgs(L, 1);
+  return 1;
+}
+
+int decodeArgsFn(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  int max = static_cast<int>(luaL_optinteger(L, 2, 100));
+  pushDecodedArgs(L, {s, len}, max);
+  return 1;
+}
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+int encodeBase64(lua_State* L) {
+  size_t len = 0;
+  const char* s;
+  if (lua_isnil(L, 1)) {
+    s = "";
+  } else {
+    s = luaL_checklstring(L, 1, &len);
+  }
+  bool noPad = false;
+  if (lua_gettop(L) >= 2) {
+    luaL_checktype(L, 2, LUA_TBOOLEAN);
+    noPad = lua_toboolean(L, 2);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  auto* p = reinterpret_cast<const unsigned char*>(s);
+  size_t i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    luaL_addchar(&b, kB64[(v >> 18) & 63]);
+    luaL_addchar(&b, kB64[(v >> 12) & 63]);
+    luaL_addchar(&b, kB64[(v >> 6) & 63]);
+    luaL_addchar(&b, kB64[v & 63]);
+  }
+  if (i < len) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (i + 1 < len) v |= uint32_t{p[i + 1]} << 8;
+    luaL_addchar(&b, kB64[(v >> 18) & 63]);
+    luaL_addchar(&b, kB64[(v >> 12) & 63]);
+    if (i + 1 < len) {
+      luaL_addchar(&b, kB64[(v >> 6) & 63]);
+    } else if (!noPad) {
+      luaL_addchar(&b, '=');
+    }
+    if (!noPad) luaL_addchar(&b, '=');
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+int b64Val(unsigned char c) {
+  if (c >= 'A' && c <= 'Z') return c - 'A';
+  if (c >= 'a' && c <= 'z') return c - 'a' + 26;
+  if (c >= '0' && c <= '9') return c - '0' + 52;
+  if (c == '+') return 62;
+  if (c == '/') return 63;
+  return -1;
+}
+
+int decodeBase64(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  // nginx: padding is optional; anything else is invalid.
+  while (len > 0 && s[len - 1] == '=') len--;
+  if (len % 4 == 1) {
+    lua_pushnil(L);
+    return 1;
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  uint32_t acc = 0;
+  int bits = 0;
+  for (size_t i = 0; i < len; i++) {
+    int v = b64Val(static_cast<unsigned char>(s[i]));
+    if (v < 0) {
+      luaL_pushresult(&b);
+      lua_pop(L, 1);
+      lua_pushnil(L);
+      return 1;
+    }
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      luaL_addchar(&b, static_cast<char>((acc >> bits) & 0xff));
+    }
+  }
+  luaL_pushresult(&b);
+  return 1;
+}
+
+const char* optString(lua_State* L, int idx, size_t* len) {
+  if (lua_isnil(L, idx)) {
+    *len = 0;
+    return "";
+  }
+  return luaL_checklstring(L, idx, len);
+}
+
+int digest(lua_State* L, const EVP_MD* md, bool hex) {
+  size_t len = 0;
+  const char* s = optString(L, 1, &len);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (EVP_Digest(s, len, out, &n, md, nullptr) != 1) return luaL_error(L, "digest failed");
+  if (!hex) {
+    lua_pushlstring(L, reinterpret_cast<const char*>(out), n);
+    return 1;
+  }
+  char h[EVP_MAX_MD_SIZE * 2];
+  for (unsigned int i = 0; i < n; i++) {
+    h[2 * i] = kHexLower[out[i] >> 4];
+    h[2 * i + 1] = kHexLower[out[i] & 15];
+  }
+  lua_pushlstring(L, h, n * 2);
+  return 1;
+}
+
+int md5(lua_State* L) { return digest(L, EVP_md5(), true); }
+int md5Bin(lua_State* L) { return digest(L, EVP_md5(), false); }
+int sha1Bin(lua_State* L) { return digest(L, EVP_sha1(), false); }
+
+int hmacSha1(lua_State* L) {
+  size_t klen = 0, len = 0;
+  const char* key = luaL_checklstring(L, 1, &klen);
+  const char* s = luaL_checklstring(L, 2, &len);
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  if (HMAC(EVP_sha1(), key, static_cast<int>(klen), reinterpret_cast<const unsigned char*>(s), len,
+           out, &n) == nullptr) {
+    return luaL_error(L, "HMAC failed");
+  }
+  lua_pushlstring(L, reinterpret_cast<const char*>(out), n);
+  return 1;
+}
+
+uint32_t crc32Table[256];
+bool crcInit = [] {
+  for (uint32_t i = 0; i < 256; i++) {
+    uint32_t c = i;
+    for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    crc32Table[i] = c;
+  }
+  return true;
+}();
+
+int crc32(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < len; i++) {
+    c = crc32Table[(c ^ static_cast<unsigned char>(s[i])) & 0xff] ^ (c >> 8);
+  }
+  lua_pushnumber(L, static_cast<lua_Number>(c ^ 0xffffffffu));
+  return 1;
+}
+
+int quoteSqlStr(lua_State* L) {
+  size_t len = 0;
+  const char* s = luaL_checklstring(L, 1, &len);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  luaL_addchar(&b, '\'');
+  for (size_t i = 0; i < len; i++) {
+    char c = s[i];
+    switch (c) {
+      case '\0':
+        luaL_addlstring(&b, "\\0", 2);
+        break;
+      case '\b':
+        luaL_addlstring(&b, "\\b", 2);
+        break;
+      case '\n':
+        luaL_addlstring(&b, "\\n", 2);
+        break;
+      case '\r':
+        luaL_addlstring(&b, "\\r", 2);
+        break;
+      case '\t':
+        luaL_addlstring(&b, "\\t", 2);
+        break;
+      case 26:
+        luaL_addlstring(&b, "\\Z", 2);
+        break;
+      case '\\':
+        luaL_addlstring(&b, "\\\\", 2);
+        break;
+      case '\'':
+        luaL_addlstring(&b, "\\'", 2);
+        break;
+      case '"':
+        luaL_addlstring(&b, "\\\"", 2);
+        break;
+      default:
+        luaL_addchar(&b, c);
+    }
+  }
+  luaL_addchar(&b, '\'');
+  luaL_pushresult(&b);
+  return 1;
+}
+
+// Pushes "key=value" (or "key" for true); returns false for false.
+bool pushArg(lua_State* L, std::string_view key, int vidx) {
+  int t = lua_type(L, vidx);
+  if (t == LUA_TBOOLEAN) {
+    if (!lua_toboolean(L, vidx)) return false;
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    escapeUri(&b, key, true);
+    luaL_pushresult(&b);
+    return true;
+  }
+  if (t != LUA_TSTRING && t != LUA_TNUMBER) {
+    luaL_error(L, "attempt to use %s as query arg value", lua_typename(L, t));
+    return false;
+  }
+  lua_pushvalue(L, vidx);
+  size_t vlen = 0;
+  const char* v = lua_tolstring(L, -1, &vlen);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  escapeUri(&b, key, true);
+  luaL_addchar(&b, '=');
+  escapeUri(&b, {v, vlen}, true);
+  luaL_pushresult(&b);
+  lua_remove(L, -2);
+  return true;
+}
+
+}  // namespace
+
+void escapeUri(luaL_Buffer* b, std::string_view s, bool component) {
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    bool esc = component ? !unreserved(c) : uriEscaped(c);
+    if (!esc) {
+      luaL_addchar(b, ch);
+      continue;
+    }
+    luaL_addchar(b, '%');
+    luaL_addchar(b, kHex[c >> 4]);
+    luaL_addchar(b, kHex[c & 15]);
+  }
+}
+
+void unescapeUri(luaL_Buffer* b, std::string_view s, bool plusAsSpace) {
+  for (size_t i = 0; i < s.size(); i++) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size()) {
+      int h = hexVal(s[i + 1]), l = hexVal(s[i + 2]);
+      if (h >= 0 && l >= 0) {
+        luaL_addchar(b, static_cast<char>(h * 16 + l));
+        i += 2;
+        continue;
+      }
+    }
+    if (c == '+' && plusAsSpace) {
+      luaL_addchar(b, ' ');
+      continue;
+    }
+    luaL_addchar(b, c);
+  }
+}
+
+int pushDecodedArgs(lua_State* L, std::string_view q, int max) {
+  lua_createtable(L, 0, 4);
+  int count = 0, left = 0;
+  size_t i = 0;
+  while (i <= q.size()) {
+    size_t amp = q.find('&', i);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view part = q.substr(i, amp - i);
+    i = amp + 1;
+    if (part.empty()) {
+      if (amp == q.size()) break;
+      continue;
+    }
+    size_t eq = part.find('=');
+    std::string_view k = eq == std::string_view::npos ? part : part.substr(0, eq);
+    if (k.empty()) {
+      if (amp == q.size()) break;
+      continue;
+    }
+    if (max > 0 && count >= max) {
+      left++;
+      if (amp == q.size()) break;
+      continue;
+    }
+    count++;
+    luaL_Buffer kb;
+    luaL_buffinit(L, &kb);
+    unescapeUri(&kb, k, true);
+    luaL_pushresult(&kb);
+    if (eq == std::string_view::npos) {
+      lua_pushboolean(L, 1);
+    } else {
+      luaL_Buffer vb;
+      luaL_buffinit(L, &vb);
+      unescapeUri(&vb, part.substr(eq + 1), true);
+      luaL_pushresult(&vb);
+    }
+    // t[k] = v, or append to an array of values for repeated keys.
+    lua_pushvalue(L, -2);
+    lua_rawget(L, -4);
+    if (lua_isnil(L, -1)) {
+      lua_pop(L, 1);
+      lua_rawset(L, -3);
+    } else if (lua_istable(L, -1)) {
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, static_cast<int>(lua_objlen(L, -2)) + 1);
+      lua_pop(L, 2);
+    } else {
+      lua_createtable(L, 4, 0);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 2);
+      lua_rawset(L, -3);
+    }
+    if (amp == q.size()) break;
+  }
+  return left;
+}
+
+void encodeArgs(lua_State* L, int idx) {
+  // Pieces go to a table first: a luaL_Buffer must not be interleaved with
+  // the lua_next traversal.
+  lua_newtable(L);
+  int parts = lua_gettop(L);
+  int n = 0;
+  lua_pushnil(L);
+  while (lua_next(L, idx) != 0) {
+    if (lua_type(L, -2) != LUA_TSTRING) {
+      luaL_error(L, "attempt to use a %s as query arg key", luaL_typename(L, -2));
+      return;
+    }
+    size_t klen = 0;
+    const char* k = lua_tolstring(L, -2, &klen);
+    if (lua_istable(L, -1)) {
+      int m = static_cast<int>(lua_objlen(L, -1));
+      for (int j = 1; j <= m; j++) {
+        lua_rawgeti(L, -1, j);
+        if (pushArg(L, {k, klen}, lua_gettop(L))) lua_rawseti(L, parts, ++n);
+        lua_pop(L, 1);
+      }
+    } else if (pushArg(L, {k, klen}, lua_gettop(L))) {
+      lua_rawseti(L, parts, ++n);
+    }
+    lua_pop(L, 1);
+  }
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; i++) {
+    if (i > 1) luaL_addchar(&b, '&');
+    lua_rawgeti(L, parts, i);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  lua_remove(L, parts);
+}
+
+void injectStringApi(lua_State* L) {
+  (void)crcInit;
+  const luaL_Reg fns[] = {{"escape_uri", escapeUriFn},
+                          {"unescape_uri", unescapeUriFn},
+                          {"encode_args", encodeArgsFn},
+                          {"decode_args", decodeArgsFn},
+                          {"encode_base64", encodeBase64},
+                          {"decode_base64", decodeBase64},
+                          {"md5", md5},
+                          {"md5_bin", md5Bin},
+                          {"sha1_bin", sha1Bin},
+                          {"hmac_sha1", hmacSha1},
+                          {"crc32_short", crc32},
+                          {"crc32_long", crc32},
+                          {"quote_sql_str", quoteSqlStr},
+                          {nullptr, nullptr}};
+  for (const luaL_Reg* f = fns; f->name != nullptr; f++) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, -2, f->name);
+  }
+}
+
+}  // namespace lunet::lua

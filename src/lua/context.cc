@@ -1,0 +1,84 @@
+#include "lua/context.h"
+
+namespace lunet::lua {
+
+namespace {
+RunCtx gCurrent;
+}  // namespace
+
+RunCtx& current() { return gCurrent; }
+
+const char* phaseName(uint32_t phase) {
+  switch (phase) {
+    case kInit:
+      return "init";
+    case kInitWorker:
+      return "init_worker";
+    case kSet:
+      return "set";
+    case kRewrite:
+      return "rewrite";
+    case kAccess:
+      return "access";
+    case kContent:
+      return "content";
+    case kHeaderFilter:
+      return "header_filter";
+    case kBodyFilter:
+      return "body_filter";
+    case kLog:
+      return "log";
+    case kTimer:
+      return "timer";
+    case kBalancer:
+      return "balancer";
+    case kExitWorker:
+      return "exit_worker";
+    default:
+      return "unknown";
+  }
+}
+
+const char* phaseContextName(uint32_t phase) {
+  switch (phase) {
+    case kInit:
+      return "init_by_lua*";
+    case kInitWorker:
+      return "init_worker_by_lua*";
+    case kSet:
+      return "set_by_lua*";
+    case kRewrite:
+      return "rewrite_by_lua*";
+    case kAccess:
+      return "access_by_lua*";
+    case kContent:
+      return "content_by_lua*";
+    case kHeaderFilter:
+      return "header_filter_by_lua*";
+    case kBodyFilter:
+      return "body_filter_by_lua*";
+    case kLog:
+      return "log_by_lua*";
+    case kTimer:
+      return "ngx.timer";
+    case kBalancer:
+      return "balancer_by_lua*";
+    case kExitWorker:
+      return "exit_worker_by_lua*";
+    default:
+      return "(unknown)";
+  }
+}
+
+void checkPhase(lua_State* L, uint32_t allowed) {
+  uint32_t p = gCurrent.phase;
+  if ((p & allowed) != 0) return;
+  luaL_error(L, "API disabled in the context of %s", phaseContextName(p));
+}
+
+RequestCtx* checkRequest(lua_State* L) {
+  if (gCurrent.req == nullptr) luaL_error(L, "no request found");
+  return gCurrent.req;
+}
+
+}  // namespace lunet::lua

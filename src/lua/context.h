@@ -1,0 +1,76 @@
+// Which phase Lua code runs in, and the phase rules of the ngx API.
+//
+// Like lua-nginx-module, every API checks the context it is called from
+// against the set of contexts it allows and raises
+// "API disabled in the context of <phase>" otherwise. The context of the
+// running code is process-global state (one Lua VM per process, one
+// coroutine running at a time), set by the phase entries and the scheduler.
+#pragma once
+
+#include <cstdint>
+#include <lua.hpp>
+
+namespace lunet::lua {
+
+// Context bits, as lua-nginx-module's NGX_HTTP_LUA_CONTEXT_*.
+enum Phase : uint32_t {
+  kNone = 0,
+  kInit = 1u << 0,
+  kInitWorker = 1u << 1,
+  kSet = 1u << 2,
+  kRewrite = 1u << 3,
+  kAccess = 1u << 4,
+  kContent = 1u << 5,
+  kHeaderFilter = 1u << 6,
+  kBodyFilter = 1u << 7,
+  kLog = 1u << 8,
+  kTimer = 1u << 9,
+  kBalancer = 1u << 10,
+  kExitWorker = 1u << 11,
+};
+
+// Handy sets.
+inline constexpr uint32_t kYieldable = kRewrite | kAccess | kContent | kTimer;
+inline constexpr uint32_t kRequestPhases =
+    kSet | kRewrite | kAccess | kContent | kHeaderFilter | kBodyFilter | kLog | kBalancer;
+inline constexpr uint32_t kAnyPhase = 0xffffffffu;
+
+// "content", as ngx.get_phase() returns it.
+const char* phaseName(uint32_t phase);
+// "content_by_lua*", as error messages name it.
+const char* phaseContextName(uint32_t phase);
+
+class RequestCtx;
+
+// What is running right now.
+struct RunCtx {
+  uint32_t phase = kNone;
+  RequestCtx* req = nullptr;  // null outside request phases (init, timer, ...)
+};
+
+RunCtx& current();
+
+// Sets the current context for the lifetime of the object.
+class ScopedRunCtx {
+ public:
+  ScopedRunCtx(uint32_t phase, RequestCtx* req) : saved_(current()) {
+    current().phase = phase;
+    current().req = req;
+  }
+  ~ScopedRunCtx() { current() = saved_; }
+  ScopedRunCtx(const ScopedRunCtx&) = delete;
+  ScopedRunCtx& operator=(const ScopedRunCtx&) = delete;
+
+ private:
+  RunCtx saved_;
+};
+
+// Raises "API disabled in the context of X" unless the current phase is in
+// `allowed`. Does not return on failure (lua_error). No C++ object with a
+// destructor may be alive in the caller when it raises.
+void checkPhase(lua_State* L, uint32_t allowed);
+
+// The request of the running code; raises "no request found" without one.
+RequestCtx* checkRequest(lua_State* L);
+
+}  // namespace lunet::lua

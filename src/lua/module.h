@@ -1,0 +1,61 @@
+// ngx_http_lua_module's configuration: the lua_* and *_by_lua* directives,
+// their config structs, and the module's lifecycle hooks (VM creation and
+// init_by_lua in the master, init_worker/exit_worker in workers).
+#pragma once
+
+#include <lua.hpp>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "conf/module.h"
+#include "http/variables.h"
+#include "lua/vm.h"
+
+namespace lunet::lua {
+
+const conf::Module& luaModule();
+
+// One piece of handler code: inline source or a file, compiled on first use.
+struct LuaHandler {
+  std::string source;     // inline code, or the file path (absolute)
+  std::string chunkName;  // "=content_by_lua(nginx.conf:45)" (inline only)
+  bool file = false;
+  int ref = LUA_NOREF;  // compiled function (with lua_code_cache on)
+  // set_by_lua: target variable and extra arguments (ngx.arg[1..n]).
+  int varIndex = -1;
+  std::vector<std::unique_ptr<http::ComplexValue>> args;
+};
+using LuaHandlerPtr = std::shared_ptr<LuaHandler>;
+
+struct LuaMainConf : conf::ConfBase {
+  std::optional<std::string> packagePath;
+  std::optional<std::string> packageCpath;
+  LuaHandlerPtr init, initWorker, exitWorker;
+  int64_t maxPendingTimers = -1;
+  int64_t maxRunningTimers = -1;
+  // Which phases any location uses (handlers are registered only if so).
+  bool anyRewrite = false, anyAccess = false, anySet = false;
+  bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;
+  std::unique_ptr<Vm> vm;
+};
+
+struct LuaLocConf : conf::ConfBase {
+  int64_t codeCache = -1;
+  int64_t needRequestBody = -1;
+  int64_t transformUnderscores = -1;
+  int64_t checkClientAbort = -1;
+  int64_t useDefaultType = -1;
+  std::vector<LuaHandlerPtr> sets;  // set_by_lua*, in order
+  LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
+};
+
+// Main conf of the lua module in the current cycle (null without http{}).
+LuaMainConf* luaMainConf();
+
+// Pushes the compiled function of `h` onto L (compiling it, and caching it
+// unless lua_code_cache is off). Returns false with *err on a load error.
+bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err);
+
+}  // namespace lunet::lua

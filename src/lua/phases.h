@@ -1,0 +1,30 @@
+// Phase entries: one file per phase (phase_*.cc), registered by the lua
+// module's postConfiguration when some location uses the phase.
+#pragma once
+
+#include <string>
+
+#include "http/request.h"
+#include "lua/scheduler.h"
+
+namespace lunet::lua {
+
+class RequestCtx;
+
+int contentHandler(http::Request& r);  // phase_content.cc (clcf->handler)
+void registerSetPhase();               // phase_set.cc
+void registerRewritePhase();           // phase_rewrite.cc
+void registerAccessPhase();            // phase_access.cc
+void registerHeaderFilter();           // phase_header_filter.cc
+void registerBodyFilter();             // phase_body_filter.cc
+void registerLogPhase();               // phase_log.cc
+
+// Worker lifecycle (phase_init_worker.cc, phase_exit_worker.cc).
+void runInitWorker();
+void runExitWorker();
+
+// Logs "lua entry thread aborted: runtime error: ..." (or the compile
+// error) for the request's log at [error].
+void logThreadError(RequestCtx* ctx, const std::string& msg);
+
+}  // namespace lunet::lua

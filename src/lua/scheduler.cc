@@ -1,0 +1,382 @@
+#include "lua/scheduler.h"
+
+#include <cstring>
+
+#include "lua/context.h"
+
+namespace lunet::lua {
+
+namespace {
+
+Scheduler* gInstance = nullptr;
+
+const char* stateName(Coroutine::State s) {
+  switch (s) {
+    case Coroutine::State::kSuspended:
+      return "suspended";
+    case Coroutine::State::kRunning:
+      return "running";
+    case Coroutine::State::kNormal:
+      return "normal";
+    case Coroutine::State::kDead:
+      return "dead";
+  }
+  return "dead";
+}
+
+// Calls the original coroutine function (upvalue 1) with all arguments.
+int callOriginal(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// coroutine.wrap on top of the managed create/resume.
+const char kWrap[] =
+    "local create, resume = ...\n"
+    "local error = error\n"
+    "local function pass(ok, ...)\n"
+    "  if not ok then error((...), 0) end\n"
+    "  return ...\n"
+    "end\n"
+    "return function(f)\n"
+    "  local co = create(f)\n"
+    "  return function(...) return pass(resume(co, ...)) end\n"
+    "end\n";
+
+}  // namespace
+
+uv_timer_t* EntryThread::timer() {
+  if (!timer_.initialized()) {
+    LUNET_UV_CHECK(uv_timer_init(event::loop(), timer_.get()));
+    timer_.markInitialized();
+  }
+  return timer_.get();
+}
+
+Wait* EntryThread::timerWait() {
+  timerWait_.data = this;
+  timerWait_.cancel = [](Wait* w) noexcept {
+    auto* t = static_cast<EntryThread*>(w->data);
+    if (t->timer_.initialized()) uv_timer_stop(t->timer_.get());
+  };
+  return &timerWait_;
+}
+
+Scheduler::Scheduler(lua_State* L) : L_(L) {
+  gInstance = this;
+  lua_newtable(L);
+  mapRef_ = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  lua_getglobal(L, "coroutine");
+  struct Fn {
+    const char* name;
+    lua_CFunction fn;
+  };
+  const Fn fns[] = {
+      {"create", coCreate}, {"resume", coResume}, {"yield", coYield}, {"status", coStatus}};
+  for (const Fn& f : fns) {
+    lua_getfield(L, -1, f.name);
+    lua_pushcclosure(L, f.fn, 1);
+    lua_setfield(L, -2, f.name);
+  }
+  if (luaL_loadbuffer(L, kWrap, sizeof(kWrap) - 1, "=coroutine.wrap") == 0) {
+    lua_getfield(L, -2, "create");
+    lua_getfield(L, -3, "resume");
+    if (lua_pcall(L, 2, 1, 0) == 0) {
+      lua_setfield(L, -2, "wrap");
+    } else {
+      lua_pop(L, 1);
+    }
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_pop(L, 1);
+}
+
+Scheduler::~Scheduler() {
+  if (gInstance == this) gInstance = nullptr;
+}
+
+Scheduler& Scheduler::get() { return *gInstance; }
+Scheduler* Scheduler::tryGet() { return gInstance; }
+
+EntryThread* Scheduler::acquire() noexcept {
+  EntryThread* t;
+  if (!pool_.empty()) {
+    t = pool_.back();
+    pool_.pop_back();
+  } else {
+    all_.push_back(std::make_unique<EntryThread>());
+    t = all_.back().get();
+  }
+  t->inPool_ = false;
+  if (t->root_.co == nullptr) {
+    t->root_.co = lua_newthread(L_);
+    t->root_.ref = luaL_ref(L_, LUA_REGISTRYINDEX);
+    created_++;
+  }
+  t->root_.entry = t;
+  t->root_.parent = nullptr;
+  t->root_.state = Coroutine::State::kSuspended;
+  return t;
+}
+
+RunStatus Scheduler::run(EntryThread* t, int nargs) noexcept { return loop(t, &t->root_, nargs); }
+
+RunStatus Scheduler::resume(EntryThread* t, int nret) noexcept {
+  Coroutine* cur = t->waiting_;
+  t->waiting_ = nullptr;
+  t->wait_ = nullptr;
+  RunStatus s = loop(t, cur, nret);
+  if (s != RunStatus::kSuspended && t->onFinish != nullptr) t->onFinish(t, s);
+  return s;
+}
+
+RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
+  // Re-entrant: a handler may run another (a header filter started from
+  // inside ngx.say of a content handler).
+  Coroutine* savedRunning = running_;
+  Op savedOp = op_;
+  Coroutine* savedTarget = opTarget_;
+  ScopedRunCtx ctx(t->phase, t->req);
+  RunStatus result;
+  for (;;) {
+    cur->state = Coroutine::State::kRunning;
+    running_ = cur;
+    op_ = Op::kNone;
+    int rc = lua_resume(cur->co, nargs);
+    running_ = nullptr;
+    if (rc == LUA_YIELD) {
+      int n = lua_gettop(cur->co);
+      Op op = op_;
+      if (op == Op::kResume) {
+        Coroutine* target = opTarget_;
+        cur->state = Coroutine::State::kNormal;
+        target->parent = cur;
+        lua_xmove(cur->co, target->co, n);
+        cur = target;
+        nargs = n;
+        continue;
+      }
+      if (op == Op::kSuspend) {
+        lua_settop(cur->co, 0);
+        cur->state = Coroutine::State::kRunning;
+        t->waiting_ = cur;
+        result = RunStatus::kSuspended;
+        break;
+      }
+      if (op == Op::kExit) {
+        lua_settop(cur->co, 0);
+        cur->state = Coroutine::State::kDead;
+        t->root_.state = Coroutine::State::kDead;
+        result = RunStatus::kExited;
+        break;
+      }
+      // kYield (or a yield of unknown origin): back to the resumer. The
+      // entry thread has no resumer; it just continues.
+      if (cur->parent == nullptr) {
+        lua_settop(cur->co, 0);
+        nargs = 0;
+        continue;
+      }
+      Coroutine* p = cur->parent;
+      cur->parent = nullptr;
+      cur->state = Coroutine::State::kSuspended;
+      lua_pushboolean(p->co, 1);
+      lua_xmove(cur->co, p->co, n);
+      cur = p;
+      nargs = n + 1;
+      continue;
+    }
+    if (rc == 0) {
+      cur->state = Coroutine::State::kDead;
+      if (cur == &t->root_) {
+        result = RunStatus::kDone;
+        break;
+      }
+      int n = lua_gettop(cur->co);
+      Coroutine* p = cur->parent;
+      cur->parent = nullptr;
+      lua_pushboolean(p->co, 1);
+      lua_xmove(cur->co, p->co, n);
+      cur = p;
+      nargs = n + 1;
+      continue;
+    }
+    // A runtime error.
+    cur->state = Coroutine::State::kDead;
+    if (cur == &t->root_) {
+      setError(t, cur->co);
+      result = RunStatus::kError;
+      break;
+    }
+    Coroutine* p = cur->parent;
+    cur->parent = nullptr;
+    lua_pushboolean(p->co, 0);
+    lua_xmove(cur->co, p->co, 1);
+    cur = p;
+    nargs = 2;
+  }
+  running_ = savedRunning;
+  op_ = savedOp;
+  opTarget_ = savedTarget;
+  return result;
+}
+
+void Scheduler::setError(EntryThread* t, lua_State* co) noexcept {
+  const char* msg = nullptr;
+  if (lua_type(co, -1) == LUA_TSTRING || lua_type(co, -1) == LUA_TNUMBER) {
+    msg = lua_tostring(co, -1);
+  } else if (luaL_callmeta(co, -1, "__tostring") && lua_isstring(co, -1)) {
+    msg = lua_tostring(co, -1);
+  }
+  t->error_.assign("runtime error: ");
+  t->error_.append(msg != nullptr ? msg : "unknown reason");
+  luaL_traceback(L_, co, nullptr, 0);
+  size_t len = 0;
+  const char* tb = lua_tolstring(L_, -1, &len);
+  // luaL_traceback starts with "stack traceback:"; OpenResty numbers the
+  // coroutines of the chain ("coroutine 0:" is the entry thread).
+  static constexpr std::string_view kHead = "stack traceback:";
+  std::string_view v(tb != nullptr ? tb : "", len);
+  if (v.substr(0, kHead.size()) == kHead) v.remove_prefix(kHead.size());
+  t->error_.append("\nstack traceback:\ncoroutine 0:");
+  t->error_.append(v);
+  lua_pop(L_, 1);
+}
+
+void Scheduler::dropUsers(EntryThread* t) noexcept {
+  if (t->users_.empty()) return;
+  lua_rawgeti(L_, LUA_REGISTRYINDEX, mapRef_);
+  for (Coroutine* c : t->users_) {
+    lua_rawgeti(L_, LUA_REGISTRYINDEX, c->ref);
+    lua_pushnil(L_);
+    lua_rawset(L_, -3);
+    luaL_unref(L_, LUA_REGISTRYINDEX, c->ref);
+    c->ref = LUA_NOREF;
+    c->co = nullptr;
+    c->parent = nullptr;
+    c->entry = nullptr;
+    userPool_.push_back(c);
+  }
+  lua_pop(L_, 1);
+  t->users_.clear();
+}
+
+void Scheduler::release(EntryThread* t) noexcept {
+  if (t->inPool_) return;
+  if (t->wait_ != nullptr) {
+    Wait* w = t->wait_;
+    t->wait_ = nullptr;
+    if (w->cancel != nullptr) w->cancel(w);
+  }
+  t->waiting_ = nullptr;
+  dropUsers(t);
+  lua_State* co = t->root_.co;
+  if (co != nullptr) {
+    if (t->root_.state == Coroutine::State::kDead && lua_status(co) == 0) {
+      lua_settop(co, 0);  // finished cleanly: reusable
+    } else {
+      luaL_unref(L_, LUA_REGISTRYINDEX, t->root_.ref);
+      t->root_.ref = LUA_NOREF;
+      t->root_.co = nullptr;
+    }
+  }
+  t->error_.clear();
+  t->onFinish = nullptr;
+  t->owner = nullptr;
+  t->req = nullptr;
+  t->phase = 0;
+  if (t->timer_.initialized()) uv_timer_stop(t->timer_.get());
+  t->inPool_ = true;
+  pool_.push_back(t);
+}
+
+int Scheduler::suspend(lua_State* L, Wait* w) {
+  running_->entry->wait_ = w;
+  op_ = Op::kSuspend;
+  return lua_yield(L, 0);
+}
+
+int Scheduler::exit(lua_State* L) {
+  op_ = Op::kExit;
+  return lua_yield(L, 0);
+}
+
+Coroutine* Scheduler::newUserCoroutine() noexcept {
+  if (!userPool_.empty()) {
+    Coroutine* c = userPool_.back();
+    userPool_.pop_back();
+    return c;
+  }
+  userAll_.push_back(std::make_unique<Coroutine>());
+  return userAll_.back().get();
+}
+
+Coroutine* Scheduler::lookup(lua_State* L, int idx) noexcept {
+  if (lua_type(L, idx) != LUA_TTHREAD) return nullptr;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, mapRef_);
+  lua_pushvalue(L, idx);
+  lua_rawget(L, -2);
+  auto* c = static_cast<Coroutine*>(lua_touserdata(L, -1));
+  lua_pop(L, 2);
+  return c;
+}
+
+int Scheduler::coCreate(lua_State* L) {
+  Scheduler* s = gInstance;
+  if (s == nullptr || !s->managed(L)) return callOriginal(L);
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_State* co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  Coroutine* c = s->newUserCoroutine();
+  c->co = co;
+  c->entry = s->running_->entry;
+  c->parent = nullptr;
+  c->state = Coroutine::State::kSuspended;
+  lua_pushvalue(L, -1);
+  c->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+  lua_rawgeti(L, LUA_REGISTRYINDEX, s->mapRef_);
+  lua_pushvalue(L, -2);
+  lua_pushlightuserdata(L, c);
+  lua_rawset(L, -3);
+  lua_pop(L, 1);
+  c->entry->users_.push_back(c);
+  return 1;
+}
+
+int Scheduler::coResume(lua_State* L) {
+  Scheduler* s = gInstance;
+  Coroutine* target = (s != nullptr && s->managed(L)) ? s->lookup(L, 1) : nullptr;
+  if (target == nullptr) return callOriginal(L);
+  if (target->state != Coroutine::State::kSuspended) {
+    lua_pushboolean(L, 0);
+    lua_pushstring(L, target->state == Coroutine::State::kDead
+                          ? "cannot resume dead coroutine"
+                          : "cannot resume non-suspended coroutine");
+    return 2;
+  }
+  s->op_ = Op::kResume;
+  s->opTarget_ = target;
+  lua_remove(L, 1);
+  return lua_yield(L, lua_gettop(L));
+}
+
+int Scheduler::coYield(lua_State* L) {
+  Scheduler* s = gInstance;
+  if (s != nullptr && s->managed(L)) s->op_ = Op::kYield;
+  return lua_yield(L, lua_gettop(L));
+}
+
+int Scheduler::coStatus(lua_State* L) {
+  Scheduler* s = gInstance;
+  Coroutine* c = (s != nullptr && s->running_ != nullptr) ? s->lookup(L, 1) : nullptr;
+  if (c == nullptr) return callOriginal(L);
+  lua_pushstring(L, stateName(c->state));
+  return 1;
+}
+
+}  // namespace lunet::lua
