@@ -12,6 +12,7 @@ import json
 import os
 import platform
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -308,14 +309,20 @@ def run_wrk(port, secs, conns, threads, cpus, close=False, path="/"):
     cmd.append("http://127.0.0.1:%d%s" % (port, path))
     if cpus:
         cmd = ["taskset", "-c", ",".join(map(str, cpus))] + cmd
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=secs + 30)
     except subprocess.TimeoutExpired:
         return None, "wrk timed out"
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     m = re.search(r"^BENCH_JSON (\{.*\})$", r.stdout, re.M)
     if not m:
         return None, "wrk failed: %s" % (r.stderr.strip() or r.stdout.strip())[:160]
-    return json.loads(m.group(1)), None
+    res = json.loads(m.group(1))
+    # wrk's own CPU use, in cores: ~threads means the load generator is the bottleneck.
+    res["wrk_cpu"] = ((ru1.ru_utime + ru1.ru_stime) - (ru0.ru_utime + ru0.ru_stime)) / (
+        max(res["duration_us"], 1) / 1e6)
+    return res, None
 
 
 def measure_wrk(srv, port, wl, a, cpus):
@@ -347,6 +354,8 @@ def measure_wrk(srv, port, wl, a, cpus):
         "p50_ms": res["p50_us"] / 1000.0,
         "cpu_us_per_op": (c1 - c0) / CLK_TCK / ops * 1e6,
         "socket_errors": errors,
+        "server_cpu": (c1 - c0) / CLK_TCK / secs,
+        "wrk_cpu": res["wrk_cpu"],
         "wall_s": time.monotonic() - t0,
     }
     if kind == "timers":
@@ -574,6 +583,10 @@ def run_workload(wl, a, sides, tmp):
             if k in rs[0]:
                 res[k] = statistics.median(r[k] for r in rs)
     l, n = row.get("lunet", {}), row.get("nginx", {})
+    for res in (l, n):
+        if res.get("status") == "ok" and "wrk_cpu" in res["rounds"][0]:
+            res["server_cpu"] = statistics.median(r["server_cpu"] for r in res["rounds"])
+            res["wrk_cpu"] = statistics.median(r["wrk_cpu"] for r in res["rounds"])
     if l.get("status") == "ok" and n.get("status") == "ok":
         if n["value"] > 0:
             row["ratio"] = l["value"] / n["value"]
@@ -599,8 +612,9 @@ def fmt_round(m, row):
     if row["metric"] == "bytes/conn":
         return "%.0f bytes/conn (rss %d -> %d KiB)" % (m["value"], m["baseline_rss_kb"],
                                                         m["loaded_rss_kb"])
-    s = "%10.0f %s  p99 %.2f ms  cpu %.2f us/op" % (m["value"], row["metric"], m["p99_ms"],
-                                                     m["cpu_us_per_op"])
+    s = "%10.0f %s  p99 %.2f ms  cpu %.2f us/op  (server %.0f%%, wrk %.0f%% cpu)" % (
+        m["value"], row["metric"], m["p99_ms"], m["cpu_us_per_op"], 100 * m["server_cpu"],
+        100 * m["wrk_cpu"])
     if "peak_rss_kb" in m:
         s += "  peak rss %d KiB" % m["peak_rss_kb"]
     return s
@@ -642,6 +656,12 @@ def table_rows(data):
             notes.append("%s: peak worker RSS %s" % (r["workload"], ", ".join(
                 "%s %.1f MiB" % (data["labels"][k], x["peak_rss_kb"] / 1024.0)
                 for k, x in (("lunet", l), ("nginx", n)) if "peak_rss_kb" in x)))
+        bound = [data["labels"][k] for k, x in (("lunet", l), ("nginx", n))
+                 if x.get("wrk_cpu", 0) >= 0.9 * data["settings"]["wrk_threads"]
+                 and r["workload"] != "timers"]
+        if bound:
+            notes.append("%s: wrk saturated its core(s) against %s; compare CPU us/op" % (
+                r["workload"], " and ".join(bound)))
         for side, x in (("lunet", l), ("nginx", n)):
             if x.get("status") != "ok":
                 notes.append("%s / %s: n/a - %s" % (r["workload"], data["labels"][side],
@@ -736,6 +756,7 @@ def main():
         if not shutil.which(tool):
             ap.error("%s not found: run scripts/deps.sh --bench" % tool)
 
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started in background
     signal.signal(signal.SIGTERM, lambda *_: (cleanup(), sys.exit(143)))
     signal.signal(signal.SIGHUP, lambda *_: (cleanup(), sys.exit(129)))
 
