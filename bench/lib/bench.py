@@ -282,6 +282,10 @@ class Server:
                     os.kill(p, signal.SIGKILL)
                 except OSError:
                     pass
+        try:  # and of its own process group (started with a new session)
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except OSError:
+            pass
         try:
             self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -341,9 +345,8 @@ def measure_wrk(srv, port, wl, a, cpus):
         return None, "%d non-2xx responses" % res["err_status"]
     if res["requests"] == 0:
         return None, "no request completed (%d socket errors)" % errors
-    # Connection: close runs report a read "error" per closed socket on some
-    # wrk builds; only count errors as fatal when they rival the request count.
-    if errors > res["requests"] // 100 and wl[0] != "close":
+    # A few socket errors (e.g. at the end of a run) are tolerated, not more than 1%.
+    if errors > res["requests"] // 100:
         return None, "%d socket errors in %d requests" % (errors, res["requests"])
     secs = res["duration_us"] / 1e6
     ops = res["requests"] * (TIMERS_PER_REQUEST if kind == "timers" else 1)
