@@ -2,6 +2,8 @@
 // order decides the module index, the order of phase handlers registered in
 // postConfiguration, and the order of filters.
 #include "conf/module.h"
+#include "http/core_module.h"
+#include "http/modules/modules.h"
 #include "process/core_module.h"
 
 namespace lunet::conf {
@@ -10,6 +12,13 @@ std::span<const Module* const> allModules() {
   static const Module* const kModules[] = {
       &process::coreModule(),
       &process::eventsModule(),
+      &http::httpCoreModule(),
+      &http::httpLogModule(),
+      &http::httpStaticModule(),
+      &http::httpRewriteModule(),
+      &http::httpHeadersModule(),
+      &http::httpEchoModule(),
+      &http::httpStubStatusModule(),
   };
   static const bool indexed = [] {
     for (size_t i = 0; i < std::size(kModules); i++) kModules[i]->index = i;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "conf/module.h"
+#include "event/loop.h"
 #include "http/phases.h"
 #include "http/regex.h"
 #include "http/variables.h"
@@ -37,9 +38,14 @@ struct ListenAddr {
   socklen_t addrLen = 0;
   std::vector<HttpCoreSrv*> servers;  // in config order
   HttpCoreSrv* defaultServer = nullptr;
+  bool reuseport = false;
+  int backlog = 511;
+  std::string text;
+  event::UvHandle<uv_tcp_t> handle;  // in workers
 };
 
 struct HttpCoreMain : conf::ConfBase {
+  conf::ConfLevel* level = nullptr;  // the http{} level
   std::vector<HttpCoreSrv*> servers;
   std::vector<std::unique_ptr<conf::ConfLevel>> levels;  // owns every server/location level
   std::vector<std::unique_ptr<ListenAddr>> addrs;
@@ -70,7 +76,15 @@ struct HttpCoreSrv : conf::ConfBase {
   HttpCoreLoc* rootLoc = nullptr;
 };
 
-enum class LocMatch : uint8_t { kPrefix, kExact, kNoRegex, kRegex, kRegexCaseless, kNamed, kServer };
+enum class LocMatch : uint8_t {
+  kPrefix,
+  kExact,
+  kNoRegex,
+  kRegex,
+  kRegexCaseless,
+  kNamed,
+  kServer
+};
 
 struct TryFile {
   ComplexValue value;
@@ -91,6 +105,7 @@ struct HttpCoreLoc : conf::ConfBase {
   std::vector<HttpCoreLoc*> regexLocs;
   std::vector<HttpCoreLoc*> namedLocs;  // only at server level
   HttpCoreLoc* parentLoc = nullptr;
+  std::vector<HttpCoreLoc*> ifLocs;  // `if` blocks inside (merged from this level)
 
   ContentHandler handler = nullptr;  // nginx's clcf->handler
 
@@ -147,6 +162,13 @@ void setContentType(Request& r) noexcept;
 // Maps r.uri to a file path (root/alias). Reserve `reserve` extra bytes.
 // Returns the path (NUL-terminated, in the arena) and its root length.
 std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve = 0) noexcept;
+
+// Builds the phase engine and resets the filter chains (http{} end).
+void buildPhaseEngine(HttpCoreMain& m);
+// Picks the server{} for `host` on a listening address (may set captures).
+const HttpCoreSrv* findServer(const ListenAddr* addr, std::string_view host, Request* r);
+// Creates a location-like level for `if` (rewrite module) nested in `parent`.
+HttpCoreLoc* newIfLevel(conf::Engine& e, const conf::ConfNode& n, uint32_t ctx);
 
 // Sends nginx's default page (or the configured error_page) for `status`.
 int specialResponse(Request& r, int status) noexcept;

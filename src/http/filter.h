@@ -33,8 +33,8 @@ struct Buf {
   FileRef* file = nullptr;
   int64_t fileOffset = 0;
   int64_t fileLen = 0;
-  bool flush = false;   // send everything queued now (ngx.flush)
-  bool last = false;    // last buf of the response body (of the main request)
+  bool flush = false;        // send everything queued now (ngx.flush)
+  bool last = false;         // last buf of the response body (of the main request)
   bool lastInChain = false;  // last buf of a subrequest's body
   Buf* next = nullptr;
 

@@ -103,8 +103,8 @@ struct HeadersIn {
   const Header* ifRange = nullptr;
   const Header* expect = nullptr;
   const Header* cookie = nullptr;  // first Cookie header (see $cookie_*)
-  std::string_view server;          // host without port, lowercased (arena)
-  int64_t contentLengthN = -1;      // -1 when absent
+  std::string_view server;         // host without port, lowercased (arena)
+  int64_t contentLengthN = -1;     // -1 when absent
   bool chunked = false;
   bool keepAlive = false;  // client's wish after version and Connection rules
 };
@@ -116,7 +116,7 @@ struct HeadersOut {
   HeaderList list;               // every other header, in order
   std::string_view contentType;  // without charset
   std::string_view charset;
-  int64_t contentLength = -1;    // -1 unknown: chunked on HTTP/1.1
+  int64_t contentLength = -1;  // -1 unknown: chunked on HTTP/1.1
   time_t lastModified = -1;
   std::string_view location;  // relative Location is made absolute by the header filter
   std::string_view etag;
@@ -151,7 +151,7 @@ struct Request {
   std::string_view requestLine;  // "GET /t?a=1 HTTP/1.1"
   std::string_view methodName;   // "GET"
   uint32_t method = kMethodUnknown;
-  int httpVersion = 1001;       // major * 1000 + minor
+  int httpVersion = 1001;        // major * 1000 + minor
   std::string_view unparsedUri;  // $request_uri as received
   std::string_view uri;          // $uri: decoded, normalised (arena or slice)
   std::string_view args;         // $args (without '?')
@@ -212,18 +212,18 @@ struct Request {
   int64_t bodyBytesSent = 0;
 
   // Flags.
-  bool internal = false;       // internal redirect/subrequest: `internal` locations ok
-  bool uriChanged = false;     // rewrite changed uri: find config again
+  bool internal = false;    // internal redirect/subrequest: `internal` locations ok
+  bool uriChanged = false;  // rewrite changed uri: find config again
   bool headerSent = false;
-  bool headerOnly = false;     // HEAD etc.: no body
-  bool chunkedOut = false;     // response uses chunked transfer encoding
-  bool keepAlive = false;      // connection will be reused after this response
+  bool headerOnly = false;  // HEAD etc.: no body
+  bool chunkedOut = false;  // response uses chunked transfer encoding
+  bool keepAlive = false;   // connection will be reused after this response
   bool lingeringClose = false;
   bool finalized = false;
-  bool errorPage = false;      // already inside error_page processing
-  bool plainUri = true;        // uri needs no further escaping
-  bool quoted = false;         // request line had %XX
-  bool zeroCopyFiles = true;   // static module may emit file bufs
+  bool errorPage = false;     // already inside error_page processing
+  bool plainUri = true;       // uri needs no further escaping
+  bool quoted = false;        // request line had %XX
+  bool zeroCopyFiles = true;  // static module may emit file bufs
   bool waitingDrain = false;
   bool discardBody = false;
 
@@ -231,6 +231,28 @@ struct Request {
   // runs once (see onDrained()).
   void (*drained)(Request& r, void* data) = nullptr;
   void* drainedData = nullptr;
+
+  // ---- Internal to src/http (output queue, postponement, finalisation) ----
+  Buf* out = nullptr;  // queued for the socket, not yet written
+  Buf** outTail = &out;
+  int64_t outBytes = 0;
+  bool lastQueued = false;  // the `last` buf reached the write filter
+  bool finishing = false;   // finalize done; waiting for the queue to drain
+  bool done = false;        // (subrequest) finished
+  bool bodyReading = false;
+  bool expectSent = false;
+  int status = 0;     // $status once decided
+  int errStatus = 0;  // error_page: status to send instead of the handler's
+  struct Postponed {
+    Request* sr;  // or null: data
+    Buf* data;
+    Postponed* next;
+  };
+  Postponed* postponed = nullptr;
+  Postponed** postponedTail = &postponed;
+  Buf** capturedTail = &capturedBody;
+  int pendingSubrequests = 0;
+  int activeSubrequests = 0;
 
   const HttpCoreLoc* clcf() const;  // core location conf of locConf
   const HttpCoreSrv* cscf() const;

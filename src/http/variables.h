@@ -76,7 +76,7 @@ class ComplexValue {
 
  private:
   struct Part {
-    int kind = 0;  // 0 literal, 1 variable, 2 capture $N
+    int kind = 0;      // 0 literal, 1 variable, 2 capture $N
     std::string text;  // literal or variable name
     int index = -1;    // variable index (indexed) or capture number
   };

@@ -1,0 +1,986 @@
+// Connections: accept, read into the header buffer, llhttp, keep-alive,
+// pipelining, body reading, the write queue, timeouts, lingering close.
+#include "http/connection.h"
+
+#include <arpa/inet.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include "core/time.h"
+#include "event/loop.h"
+#include "http/uri.h"
+#include "process/process.h"
+
+namespace lunet::http {
+
+namespace {
+
+uint64_t gConnNumber = 0;
+Connection* gAll = nullptr;
+Stats gStats;
+char gScratch[16384];  // discard / lingering reads
+
+void linkConn(Connection* c) {
+  c->next = gAll;
+  if (gAll) gAll->prev = c;
+  gAll = c;
+}
+void unlinkConn(Connection* c) {
+  if (c->prev) c->prev->next = c->next;
+  if (c->next) c->next->prev = c->prev;
+  if (gAll == c) gAll = c->next;
+  c->prev = c->next = nullptr;
+}
+
+void setState(Connection* c, ConnState s) {
+  auto count = [](ConnState st, int d) {
+    switch (st) {
+      case ConnState::kIdle:
+        gStats.waiting += d;
+        break;
+      case ConnState::kHeader:
+        gStats.reading += d;
+        break;
+      case ConnState::kRequest:
+        gStats.writing += d;
+        break;
+      default:
+        break;
+    }
+  };
+  count(c->state, -1);
+  c->state = s;
+  count(s, +1);
+}
+
+// ---- llhttp callbacks --------------------------------------------------------
+
+Connection* connOf(llhttp_t* p) { return static_cast<Connection*>(p->data); }
+
+void span(Connection* c, const char* at, size_t len, uint32_t* off, uint32_t* slen) {
+  uint32_t o = static_cast<uint32_t>(at - c->hbuf);
+  if (*slen == 0) *off = o;
+  *slen = o + static_cast<uint32_t>(len) - *off;
+}
+
+int onMessageBegin(llhttp_t* p) {
+  Connection* c = connOf(p);
+  c->urlOff = c->urlLen = c->methodOff = c->methodLen = 0;
+  c->hdrs.clear();
+  c->inRequestLine = true;
+  c->lastWasValue = false;
+  c->headersDone = c->messageDone = false;
+  return 0;
+}
+int onMethod(llhttp_t* p, const char* at, size_t len) {
+  Connection* c = connOf(p);
+  if (c->state != ConnState::kHeader) return 0;
+  span(c, at, len, &c->methodOff, &c->methodLen);
+  return 0;
+}
+int onUrl(llhttp_t* p, const char* at, size_t len) {
+  Connection* c = connOf(p);
+  span(c, at, len, &c->urlOff, &c->urlLen);
+  return 0;
+}
+int onVersionComplete(llhttp_t* p) {
+  connOf(p)->inRequestLine = false;
+  return 0;
+}
+int onHeaderField(llhttp_t* p, const char* at, size_t len) {
+  Connection* c = connOf(p);
+  if (c->hdrs.empty() || c->lastWasValue) {
+    c->hdrs.push_back(HdrOff{0, 0, 0, 0});
+    c->lastWasValue = false;
+    c->curLineStart = static_cast<uint32_t>(at - c->hbuf);
+  }
+  span(c, at, len, &c->hdrs.back().nameOff, &c->hdrs.back().nameLen);
+  return 0;
+}
+int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
+  Connection* c = connOf(p);
+  c->lastWasValue = true;
+  span(c, at, len, &c->hdrs.back().valOff, &c->hdrs.back().valLen);
+  return 0;
+}
+int onHeadersComplete(llhttp_t* p);
+int onBody(llhttp_t* p, const char* at, size_t len);
+int onMessageComplete(llhttp_t* p) {
+  Connection* c = connOf(p);
+  c->messageDone = true;
+  if (c->req && c->req->body) c->req->body->done = true;
+  return HPE_PAUSED;
+}
+
+llhttp_settings_t makeSettings() {
+  llhttp_settings_t s;
+  llhttp_settings_init(&s);
+  s.on_message_begin = onMessageBegin;
+  s.on_method = onMethod;
+  s.on_url = onUrl;
+  s.on_version_complete = onVersionComplete;
+  s.on_header_field = onHeaderField;
+  s.on_header_value = onHeaderValue;
+  s.on_headers_complete = onHeadersComplete;
+  s.on_body = onBody;
+  s.on_message_complete = onMessageComplete;
+  return s;
+}
+const llhttp_settings_t gSettings = makeSettings();
+
+uint32_t methodBit(std::string_view m) {
+  switch (m.size()) {
+    case 3:
+      if (m == "GET") return kGet;
+      if (m == "PUT") return kPut;
+      break;
+    case 4:
+      if (m == "HEAD") return kHead;
+      if (m == "POST") return kPost;
+      break;
+    case 5:
+      if (m == "PATCH") return kPatch;
+      if (m == "TRACE") return kTrace;
+      break;
+    case 6:
+      if (m == "DELETE") return kDelete;
+      break;
+    case 7:
+      if (m == "OPTIONS") return kOptions;
+      if (m == "CONNECT") return kConnect;
+      break;
+  }
+  return kOtherMethod;
+}
+
+std::string_view trimValue(std::string_view v) {
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  return v;
+}
+
+// Builds the Request from the parse offsets. Returns 0 or an HTTP status.
+int buildRequest(Connection* c, Request& r) {
+  const char* b = c->hbuf;
+  r.methodName = {b + c->methodOff, c->methodLen};
+  r.method = methodBit(r.methodName);
+  r.httpVersion = c->parser.http_major * 1000 + c->parser.http_minor;
+  const char* ls = b + c->reqStart;
+  const char* le = static_cast<const char*>(std::memchr(ls, '\r', c->hlen - c->reqStart));
+  if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', c->hlen - c->reqStart));
+  r.requestLine = {ls, static_cast<size_t>(le ? le - ls : 0)};
+  r.unparsedUri = {b + c->urlOff, c->urlLen};
+  for (const HdrOff& h : c->hdrs) {
+    std::string_view name{b + h.nameOff, h.nameLen};
+    std::string_view value = trimValue({b + h.valOff, h.valLen});
+    r.headersIn.list.add(r.arena, name, value);
+  }
+  HeadersIn& in = r.headersIn;
+  int clCount = 0;
+  for (const Header& h : in.list.all()) {
+    switch (h.name.size()) {
+      case 4:
+        if (ieq(h.name, "Host") && !in.host) in.host = &h;
+        break;
+      case 5:
+        if (ieq(h.name, "Range")) in.range = &h;
+        break;
+      case 6:
+        if (ieq(h.name, "Cookie") && !in.cookie) in.cookie = &h;
+        if (ieq(h.name, "Expect")) in.expect = &h;
+        break;
+      case 7:
+        if (ieq(h.name, "Referer")) in.referer = &h;
+        break;
+      case 8:
+        if (ieq(h.name, "If-Match")) in.ifMatch = &h;
+        if (ieq(h.name, "If-Range")) in.ifRange = &h;
+        break;
+      case 10:
+        if (ieq(h.name, "Connection")) in.connection = &h;
+        if (ieq(h.name, "User-Agent")) in.userAgent = &h;
+        break;
+      case 12:
+        if (ieq(h.name, "Content-Type")) in.contentType = &h;
+        break;
+      case 13:
+        if (ieq(h.name, "If-None-Match")) in.ifNoneMatch = &h;
+        break;
+      case 14:
+        if (ieq(h.name, "Content-Length")) {
+          in.contentLength = &h;
+          clCount++;
+        }
+        break;
+      case 17:
+        if (ieq(h.name, "If-Modified-Since")) in.ifModifiedSince = &h;
+        if (ieq(h.name, "Transfer-Encoding")) in.transferEncoding = &h;
+        break;
+      case 19:
+        if (ieq(h.name, "If-Unmodified-Since")) in.ifUnmodifiedSince = &h;
+        break;
+    }
+  }
+  if (clCount > 1) return 400;
+  if (in.host != nullptr && in.host->value.empty() && r.httpVersion >= 1001) return 400;
+  if (in.host == nullptr && r.httpVersion >= 1001) {
+    // nginx: "client sent HTTP/1.1 request without "Host" header"
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent HTTP/1.1 request without \"Host\" header");
+    return 400;
+  }
+  if (in.transferEncoding) {
+    if (in.contentLength) return 400;
+    in.chunked = true;
+  }
+  if (in.contentLength) {
+    int64_t n = 0;
+    std::string_view v = in.contentLength->value;
+    if (v.empty() || v.size() > 18) return 400;
+    for (char ch : v) {
+      if (ch < '0' || ch > '9') return 400;
+      n = n * 10 + (ch - '0');
+    }
+    in.contentLengthN = n;
+  }
+  in.keepAlive = llhttp_should_keep_alive(&c->parser) != 0;
+
+  ParsedTarget t;
+  if (!parseTarget(r.unparsedUri, &t)) return 400;
+  if (t.hasArgs) r.args = t.args;
+  char* out = static_cast<char*>(r.arena.alloc(t.path.size() + 1, 1));
+  bool merge = c->defaultSrv->mergeSlashes != 0;
+  long n = normalizePath(t.path, out, merge);
+  if (n < 0) {
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid request");
+    return 400;
+  }
+  r.uri = {out, static_cast<size_t>(n)};
+  std::string_view hostv = !t.host.empty() ? t.host : (in.host ? in.host->value : "");
+  if (!hostv.empty()) {
+    // lowercase, strip port and a trailing dot; reject bad host names.
+    std::string_view h = hostv;
+    if (h.front() != '[') {
+      size_t colon = h.rfind(':');
+      if (colon != std::string_view::npos) h = h.substr(0, colon);
+    } else {
+      size_t close = h.find(']');
+      if (close == std::string_view::npos) return 400;
+      h = h.substr(0, close + 1);
+    }
+    if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+    char* hl = static_cast<char*>(r.arena.alloc(h.size() + 1, 1));
+    for (size_t i = 0; i < h.size(); i++) {
+      char ch = h[i];
+      if (ch == '/' || ch == '\\' || ch == '\0') return 400;
+      if (ch == '.' && i > 0 && h[i - 1] == '.') return 400;
+      hl[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch | 0x20) : ch;
+    }
+    r.headersIn.server = {hl, h.size()};
+  }
+  // exten: after the last '.' of the last segment
+  for (size_t i = r.uri.size(); i-- > 0;) {
+    if (r.uri[i] == '/') break;
+    if (r.uri[i] == '.') {
+      r.exten = r.uri.substr(i + 1);
+      break;
+    }
+  }
+  if (r.method == kHead) r.headerOnly = true;
+  return 0;
+}
+
+int onHeadersComplete(llhttp_t* p) {
+  Connection* c = connOf(p);
+  c->headersDone = true;
+  Request* r = createRequest(c);
+  c->req = r;
+  int rc = buildRequest(c, *r);
+  if (rc != 0) {
+    c->parseError = rc;
+    return -1;
+  }
+  return 0;
+}
+
+int onBody(llhttp_t* p, const char* at, size_t len) {
+  Connection* c = connOf(p);
+  Request* r = c->req;
+  if (r == nullptr || r->discardBody) return 0;
+  if (r->body == nullptr) r->body = r->arena.make<RequestBody>();
+  RequestBody* b = r->body;
+  b->received += static_cast<int64_t>(len);
+  if (r->locConf != nullptr) {
+    int64_t max = r->clcf()->clientMaxBodySize;
+    if (max > 0 && b->received > max) {
+      c->parseError = 413;
+      return -1;
+    }
+  }
+  Buf* buf = newBuf(*r, {at, len});
+  *b->tail = buf;
+  b->tail = &buf->next;
+  return 0;
+}
+
+// ---- buffers and reading --------------------------------------------------------
+
+void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf);
+void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
+
+void startReading(Connection* c) {
+  if (c->reading || c->eof) return;
+  c->reading = true;
+  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(c->tcp), onAlloc, onRead);
+  if (rc != 0) {
+    c->reading = false;
+    c->eof = true;
+  }
+}
+void stopReading(Connection* c) {
+  if (!c->reading) return;
+  c->reading = false;
+  uv_read_stop(reinterpret_cast<uv_stream_t*>(c->tcp));
+}
+
+void ensureHbuf(Connection* c) {
+  if (c->hbuf != nullptr) return;
+  size_t size = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
+  c->hbuf = static_cast<char*>(std::malloc(size));
+  if (!c->hbuf) std::abort();
+  c->hcap = size;
+  c->hlen = c->hparsed = c->reqStart = 0;
+}
+
+void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
+  auto* c = static_cast<Connection*>(h->data);
+  switch (c->state) {
+    case ConnState::kIdle:
+    case ConnState::kHeader:
+      ensureHbuf(c);
+      *buf = uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
+      return;
+    case ConnState::kRequest:
+      if (c->req != nullptr && !c->req->discardBody) {
+        size_t size = 16384;
+        const RequestBody* b = c->req->body;
+        int64_t cl = c->req->headersIn.contentLengthN;
+        if (cl > 0 && b != nullptr) {
+          int64_t left = cl - b->received;
+          if (left > 0 && left < static_cast<int64_t>(size)) size = static_cast<size_t>(left);
+        }
+        int64_t bbs = c->req->clcf()->clientBodyBufferSize;
+        if (bbs > static_cast<int64_t>(size) && cl > static_cast<int64_t>(size)) {
+          size = static_cast<size_t>(cl < bbs ? cl : bbs);
+        }
+        if (size < 1024) size = 1024;  // room for a pipelined request after the body
+        c->bbuf = static_cast<char*>(c->req->arena.alloc(size, 1));
+        c->bcap = size;
+        *buf = uv_buf_init(c->bbuf, static_cast<unsigned>(size));
+        return;
+      }
+      [[fallthrough]];
+    default:
+      c->bbuf = gScratch;
+      c->bcap = sizeof(gScratch);
+      *buf = uv_buf_init(gScratch, sizeof(gScratch));
+      return;
+  }
+}
+
+void sendErrorAndClose(Connection* c, int status);
+void processHeader(Connection* c);
+void processBody(Connection* c, const char* data, size_t len);
+
+void onHeaderTimeout(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  core::updateTime();
+  if (c->state == ConnState::kHeader) {
+    LUNET_LOG(c->log, core::Level::kInfo, ETIMEDOUT, "client timed out");
+  }
+  closeConnection(c);
+}
+
+void onBodyTimeout(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  core::updateTime();
+  Request* r = c->req;
+  if (r == nullptr) return closeConnection(c);
+  LUNET_LOG(r->log, core::Level::kInfo, ETIMEDOUT, "client timed out");
+  stopReading(c);
+  r->keepAlive = false;
+  c->closeAfter = true;
+  r->bodyReading = false;
+  finalize(*r, 408);
+}
+
+void onLingerTimeout(uv_timer_t* t) { closeConnection(static_cast<Connection*>(t->data)); }
+
+void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
+  auto* c = static_cast<Connection*>(s->data);
+  core::updateTime();
+  if (nread == 0) return;
+  if (nread < 0) {
+    c->eof = true;
+    stopReading(c);
+    if (c->state == ConnState::kRequest && c->req != nullptr) {
+      Request* r = c->req;
+      c->closeAfter = true;
+      if (r->bodyReading || r->discardBody) {
+        if (nread != UV_EOF) {
+          LUNET_LOG(r->log, core::Level::kInfo, static_cast<int>(-nread), "recv() failed");
+        } else {
+          LUNET_LOG(r->log, core::Level::kInfo, 0,
+                    "client prematurely closed connection, so upstream connection is closed too");
+        }
+        r->bodyReading = false;
+        if (r->discardBody) {
+          closeConnection(c);
+          return;
+        }
+        finalize(*r, 400);
+      }
+      return;
+    }
+    closeConnection(c);
+    return;
+  }
+  switch (c->state) {
+    case ConnState::kIdle:
+      setState(c, ConnState::kHeader);
+      c->hlen += static_cast<size_t>(nread);
+      armTimer(c, static_cast<uint64_t>(c->defaultSrv->clientHeaderTimeout), onHeaderTimeout);
+      processHeader(c);
+      return;
+    case ConnState::kHeader:
+      c->hlen += static_cast<size_t>(nread);
+      processHeader(c);
+      return;
+    case ConnState::kRequest:
+      processBody(c, c->bbuf, static_cast<size_t>(nread));
+      return;
+    case ConnState::kLinger:
+    case ConnState::kClosing:
+      return;
+  }
+}
+
+// Feeds [data, data+len) to llhttp. Returns the llhttp error code.
+llhttp_errno_t feed(Connection* c, const char* data, size_t len) {
+  if (llhttp_get_errno(&c->parser) == HPE_PAUSED) llhttp_resume(&c->parser);
+  llhttp_errno_t e = llhttp_execute(&c->parser, data, len);
+  if (e == HPE_PAUSED) {
+    const char* pos = llhttp_get_error_pos(&c->parser);
+    c->rest = pos;
+    c->restLen = static_cast<size_t>(data + len - pos);
+  } else if (e == HPE_OK) {
+    c->rest = nullptr;
+    c->restLen = 0;
+  }
+  return e;
+}
+
+void processHeader(Connection* c) {
+  llhttp_errno_t e = feed(c, c->hbuf + c->hparsed, c->hlen - c->hparsed);
+  c->hparsed = c->hlen;
+  if (c->parseError != 0 || (e != HPE_OK && e != HPE_PAUSED)) {
+    int status = c->parseError ? c->parseError : 400;
+    if (c->parseError == 0) {
+      const char* reason = llhttp_get_error_reason(&c->parser);
+      if (c->req) {
+        LUNET_LOG(c->req->log, core::Level::kInfo, 0, "client sent invalid request: %s",
+                  reason ? reason : "");
+      } else {
+        LUNET_LOG(c->log, core::Level::kInfo, 0, "client sent invalid request: %s",
+                  reason ? reason : "");
+      }
+      if (e == HPE_INVALID_METHOD && c->hlen > 0 && c->hbuf[0] >= 'A' && c->hbuf[0] <= 'Z') {
+        // unknown method token: nginx answers 400 too
+      }
+      if (e == HPE_INVALID_VERSION) status = c->inRequestLine ? 400 : 400;
+    }
+    sendErrorAndClose(c, status);
+    return;
+  }
+  if (c->headersDone) {
+    stopReading(c);
+    stopTimer(c);
+    setState(c, ConnState::kRequest);
+    gStats.requests++;
+    c->requests++;
+    Request* r = c->req;
+    const HttpCoreSrv* srv = findServer(c->addr, r->headersIn.server, r);
+    r->srvConf = srv->level;
+    r->locConf = srv->level;
+    r->serverName = srv->firstName;
+    r->requestLength = static_cast<int64_t>((c->rest ? c->rest : c->hbuf + c->hlen) - c->hbuf) -
+                       static_cast<int64_t>(c->reqStart);
+    runPhases(*r);
+    return;
+  }
+  if (c->hlen == c->hcap) {
+    // Header buffer full: switch to a large buffer or fail like nginx.
+    const HttpCoreSrv* s = c->defaultSrv;
+    size_t large = static_cast<size_t>(s->largeHeaderBuffersSize);
+    size_t maxTotal = large * static_cast<size_t>(s->largeHeaderBuffersNum);
+    size_t used = c->hlen - c->reqStart;
+    if (c->inRequestLine && used >= large) {
+      sendErrorAndClose(c, 414);
+      return;
+    }
+    size_t lineLen = c->hlen - c->curLineStart;
+    if (!c->inRequestLine && (lineLen >= large || used >= maxTotal)) {
+      sendErrorAndClose(c, 494);
+      return;
+    }
+    size_t ncap = c->hcap < large ? large : c->hcap * 2;
+    if (ncap > maxTotal + large) ncap = maxTotal + large;
+    char* nb = static_cast<char*>(std::malloc(ncap));
+    if (!nb) std::abort();
+    std::memcpy(nb, c->hbuf, c->hlen);
+    std::free(c->hbuf);
+    c->hbuf = nb;
+    c->hcap = ncap;
+  }
+}
+
+void processBody(Connection* c, const char* data, size_t len) {
+  Request* r = c->req;
+  llhttp_errno_t e = feed(c, data, len);
+  if (c->parseError != 0 || (e != HPE_OK && e != HPE_PAUSED)) {
+    int status = c->parseError ? c->parseError : 400;
+    stopReading(c);
+    stopTimer(c);
+    c->closeAfter = true;
+    r->keepAlive = false;
+    if (r->discardBody) {
+      closeConnection(c);
+      return;
+    }
+    LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent invalid chunked body");
+    r->bodyReading = false;
+    finalize(*r, status);
+    return;
+  }
+  if (c->messageDone) {
+    stopReading(c);
+    stopTimer(c);
+    if (r->discardBody) {
+      r->discardBody = false;
+      requestDone(c);
+      return;
+    }
+    if (r->bodyReading) {
+      r->bodyReading = false;
+      if (r->body && r->body->post) r->body->post(*r);
+    }
+    return;
+  }
+  if (r->bodyReading) {
+    armTimer(c, static_cast<uint64_t>(r->clcf()->clientBodyTimeout), onBodyTimeout);
+  }
+}
+
+// A response to a request that could not be parsed: status page, close.
+void sendErrorAndClose(Connection* c, int status) {
+  stopReading(c);
+  stopTimer(c);
+  c->closeAfter = true;
+  c->linger = true;
+  if (c->state != ConnState::kRequest) setState(c, ConnState::kRequest);
+  Request* r = c->req;
+  if (r == nullptr) {
+    r = createRequest(c);
+    c->req = r;
+    // Best-effort request line for the log.
+    const char* ls = c->hbuf ? c->hbuf + c->reqStart : nullptr;
+    if (ls != nullptr) {
+      size_t n = c->hlen - c->reqStart;
+      const char* le = static_cast<const char*>(std::memchr(ls, '\r', n));
+      if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', n));
+      if (le != nullptr) r->requestLine = {ls, static_cast<size_t>(le - ls)};
+    }
+  }
+  r->keepAlive = false;
+  r->headersIn.keepAlive = false;
+  r->srvConf = c->defaultSrv->level;
+  r->locConf = c->defaultSrv->level;
+  gStats.requests++;
+  c->requests++;
+  if (status == 494) {
+    LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent too long header line");
+  } else if (status == 414) {
+    LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent too long URI");
+  }
+  finalize(*r, status);
+}
+
+void onClosed(uv_handle_t* h) {
+  auto* c = static_cast<Connection*>(h->data);
+  delete reinterpret_cast<uv_tcp_t*>(h);
+  c->tcp = nullptr;
+  if (c->timer == nullptr) delete c;
+}
+void onTimerClosed(uv_handle_t* h) {
+  auto* c = static_cast<Connection*>(h->data);
+  delete reinterpret_cast<uv_timer_t*>(h);
+  c->timer = nullptr;
+  if (c->tcp == nullptr) delete c;
+}
+
+struct WriteReq {
+  uv_write_t req;
+  Connection* c;
+  char* heap;  // file data read for this write (malloc'd)
+  size_t bytes;
+};
+
+void onSendTimeout(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  core::updateTime();
+  LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, ETIMEDOUT, "client timed out");
+  c->error = true;
+  closeConnection(c);
+}
+
+void onWrite(uv_write_t* w, int status) {
+  auto* wr = reinterpret_cast<WriteReq*>(w);
+  Connection* c = wr->c;
+  std::free(wr->heap);
+  std::free(wr);
+  c->pendingWrites--;
+  if (status != 0) {
+    if (status != UV_ECANCELED && !c->error) {
+      c->error = true;
+      LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, -status, "writev() failed");
+    }
+    if (c->state != ConnState::kClosing && c->pendingWrites == 0) closeConnection(c);
+    return;
+  }
+  if (c->state == ConnState::kClosing) return;
+  if (c->req != nullptr && c->req->out != nullptr) {
+    startWriting(*c->req);
+    return;
+  }
+  if (c->pendingWrites == 0) onWriteDrained(c);
+}
+
+void onKeepaliveTimeout(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  closeConnection(c);
+}
+
+void onShutdown(uv_shutdown_t* req, int) {
+  auto* c = static_cast<Connection*>(req->data);
+  delete req;
+  if (c->state == ConnState::kClosing) return;
+  // Read and drop whatever the client still sends until EOF or timeout.
+  c->eof = false;
+  startReading(c);
+  if (!c->reading) closeConnection(c);
+}
+
+}  // namespace
+
+Stats& stats() { return gStats; }
+
+void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept {
+  if (c->timer == nullptr) return;
+  uv_timer_start(c->timer, cb, ms ? ms : 1, 0);
+}
+void stopTimer(Connection* c) noexcept {
+  if (c->timer != nullptr) uv_timer_stop(c->timer);
+}
+
+void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
+  auto* c = new Connection();
+  c->tcp = new uv_tcp_t;
+  c->tcp->data = c;
+  if (uv_tcp_init(event::loop(), c->tcp) != 0) {
+    delete c->tcp;
+    delete c;
+    return;
+  }
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c->tcp)) != 0) {
+    c->timer = nullptr;
+    uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onClosed);
+    return;
+  }
+  c->timer = new uv_timer_t;
+  c->timer->data = c;
+  uv_timer_init(event::loop(), c->timer);
+  gStats.accepts++;
+  gStats.handled++;
+  gStats.active++;
+  c->number = ++gConnNumber;
+  c->addr = addr;
+  c->defaultSrv = addr->defaultServer;
+  c->log = core::processLog();
+  c->log.connection = c->number;
+  c->log.handler = nullptr;
+  int len = sizeof(c->peer);
+  uv_tcp_getpeername(c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  len = sizeof(c->local);
+  uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&c->local), &len);
+  auto fmt = [](const sockaddr_storage& ss, char* out, uint16_t* port) {
+    if (ss.ss_family == AF_INET) {
+      const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+      uv_ip4_name(a, out, 64);
+      *port = ntohs(a->sin_port);
+    } else if (ss.ss_family == AF_INET6) {
+      const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+      uv_ip6_name(a, out, 64);
+      *port = ntohs(a->sin6_port);
+    } else {
+      std::strcpy(out, "unix:");
+    }
+  };
+  fmt(c->peer, c->peerText, &c->peerPort);
+  fmt(c->local, c->localText, &c->localPort);
+  uv_tcp_nodelay(c->tcp, 1);
+  llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
+  c->parser.data = c;
+  linkConn(c);
+  c->state = ConnState::kIdle;
+  gStats.waiting++;
+  setState(c, ConnState::kHeader);
+  armTimer(c, static_cast<uint64_t>(c->defaultSrv->clientHeaderTimeout), onHeaderTimeout);
+  startReading(c);
+}
+
+void closeConnection(Connection* c) noexcept {
+  if (c->state == ConnState::kClosing) return;
+  setState(c, ConnState::kClosing);
+  gStats.active--;
+  unlinkConn(c);
+  if (c->req != nullptr) {
+    Request* r = c->req;
+    c->req = nullptr;
+    freeRequest(r);
+  }
+  std::free(c->hbuf);
+  c->hbuf = nullptr;
+  if (c->timer != nullptr) {
+    uv_timer_stop(c->timer);
+    uv_close(reinterpret_cast<uv_handle_t*>(c->timer), onTimerClosed);
+  }
+  if (c->tcp != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onClosed);
+}
+
+void shutdownConnections() noexcept {
+  for (Connection* c = gAll; c != nullptr;) {
+    Connection* next = c->next;
+    c->shuttingDown = true;
+    if (c->state == ConnState::kIdle ||
+        (c->state == ConnState::kHeader && c->hlen == 0 && c->req == nullptr)) {
+      closeConnection(c);
+    }
+    c = next;
+  }
+}
+
+void startBodyRead(Connection* c) noexcept {
+  Request* r = c->req;
+  if (c->messageDone) {
+    r->bodyReading = false;
+    if (r->body) r->body->done = true;
+    if (!r->discardBody && r->body && r->body->post) r->body->post(*r);
+    if (r->discardBody) {
+      r->discardBody = false;
+      requestDone(c);
+    }
+    return;
+  }
+  if (c->eof) {
+    r->bodyReading = false;
+    finalize(*r, 400);
+    return;
+  }
+  startReading(c);
+  int64_t t = r->discardBody ? 5000 : r->clcf()->clientBodyTimeout;
+  armTimer(c, static_cast<uint64_t>(t), r->discardBody ? onLingerTimeout : onBodyTimeout);
+}
+
+void startWriting(Request& r) noexcept {
+  Connection* c = r.conn;
+  if (c->state == ConnState::kClosing || c->error) {
+    r.out = nullptr;
+    r.outTail = &r.out;
+    r.outBytes = 0;
+    return;
+  }
+  while (r.out != nullptr) {
+    uv_buf_t bufs[64];
+    unsigned n = 0;
+    char* heap = nullptr;
+    size_t bytes = 0;
+    while (r.out != nullptr && n < 64) {
+      Buf* b = r.out;
+      if (b->file != nullptr && b->fileLen > 0) {
+        if (heap != nullptr) break;
+        size_t chunk = b->fileLen > 65536 ? 65536 : static_cast<size_t>(b->fileLen);
+        heap = static_cast<char*>(std::malloc(chunk));
+        if (!heap) std::abort();
+        ssize_t got = ::pread(b->file->fd, heap, chunk, b->fileOffset);
+        if (got <= 0) {
+          LUNET_LOG(r.log, core::Level::kCrit, got < 0 ? errno : 0, "pread() failed");
+          std::free(heap);
+          c->error = true;
+          closeConnection(c);
+          return;
+        }
+        bufs[n++] = uv_buf_init(heap, static_cast<unsigned>(got));
+        bytes += static_cast<size_t>(got);
+        b->fileOffset += got;
+        b->fileLen -= got;
+        if (b->fileLen > 0) break;  // more of this file after this write
+      } else if (!b->data.empty()) {
+        bufs[n++] =
+            uv_buf_init(const_cast<char*>(b->data.data()), static_cast<unsigned>(b->data.size()));
+        bytes += b->data.size();
+      }
+      r.out = b->next;
+      if (r.out == nullptr) r.outTail = &r.out;
+    }
+    if (n == 0) continue;
+    auto* wr = static_cast<WriteReq*>(std::malloc(sizeof(WriteReq)));
+    wr->c = c;
+    wr->heap = heap;
+    wr->bytes = bytes;
+    int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(c->tcp), bufs, n, onWrite);
+    if (rc != 0) {
+      std::free(heap);
+      std::free(wr);
+      c->error = true;
+      closeConnection(c);
+      return;
+    }
+    c->pendingWrites++;
+    r.bodyBytesSent += static_cast<int64_t>(bytes);
+    armTimer(c, static_cast<uint64_t>(r.clcf()->sendTimeout), onSendTimeout);
+    if (heap != nullptr) break;  // wait for this chunk before reading more file
+  }
+  r.outBytes = 0;
+}
+
+int writeFilter(Request& r, Buf* in) noexcept {
+  bool flush = false;
+  for (Buf* b = in; b != nullptr;) {
+    Buf* next = b->next;
+    b->next = nullptr;
+    if (b->flush || b->last) flush = true;
+    if (b->last) r.lastQueued = true;
+    if (b->size() > 0) {
+      *r.outTail = b;
+      r.outTail = &b->next;
+      r.outBytes += b->size();
+    }
+    b = next;
+  }
+  if (flush || r.outBytes >= 8192) {
+    if (r.conn->pendingWrites == 0 || r.out != nullptr) startWriting(r);
+    if (r.conn->state == ConnState::kClosing) return kError;
+  }
+  return r.conn->error ? kError : kOk;
+}
+
+void onWriteDrained(Connection* c) noexcept {
+  Request* r = c->req;
+  if (r == nullptr) return;
+  stopTimer(c);
+  if (r->drained != nullptr) {
+    auto fn = r->drained;
+    r->drained = nullptr;
+    fn(*r, r->drainedData);
+    if (c->req != r) return;
+  }
+  if (r->finishing) requestDone(c);
+}
+
+void requestDone(Connection* c) noexcept {
+  Request* r = c->req;
+  if (r == nullptr) return;
+  if (c->pendingWrites > 0 || r->out != nullptr) return;  // onWriteDrained comes back
+  if (!c->messageDone && !c->closeAfter && r->keepAlive && !c->error) {
+    // Unread body: read it and throw it away before the next request.
+    if (!r->discardBody) {
+      r->discardBody = true;
+      startBodyRead(c);
+    }
+    return;
+  }
+  bool keep = r->keepAlive && !c->closeAfter && !c->error && c->messageDone && !c->shuttingDown &&
+              !process::exiting();
+  // Save pipelined bytes before the request (and its body buffers) go away.
+  const char* rest = c->rest;
+  size_t restLen = keep ? c->restLen : 0;
+  const HttpCoreLoc* clcf = r->locConf ? r->clcf() : nullptr;
+  int64_t ka = clcf ? clcf->keepaliveTimeout : 75000;
+  int64_t lingerClose = clcf ? clcf->lingeringClose : 1;
+  int64_t lingerTimeout = clcf ? clcf->lingeringTimeout : 5000;
+  bool linger =
+      !keep && (c->linger || (!c->messageDone && lingerClose != 0)) && !c->error && !c->eof;
+  if (lingerClose == 2 && !keep && !c->error && !c->eof) linger = true;
+  char* saved = nullptr;
+  if (restLen > 0) {
+    size_t need = restLen;
+    size_t cap = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
+    if (cap < need) cap = need;
+    saved = static_cast<char*>(std::malloc(cap > need ? cap : need));
+    if (!saved) std::abort();
+    std::memcpy(saved, rest, restLen);
+    std::free(c->hbuf);
+    c->hbuf = saved;
+    c->hcap = cap;
+  }
+  c->req = nullptr;
+  freeRequest(r);
+  c->rest = nullptr;
+  c->restLen = 0;
+  if (!keep) {
+    if (linger) {
+      setState(c, ConnState::kLinger);
+      auto* sr = new uv_shutdown_t;
+      sr->data = c;
+      if (uv_shutdown(sr, reinterpret_cast<uv_stream_t*>(c->tcp), onShutdown) != 0) {
+        delete sr;
+        closeConnection(c);
+        return;
+      }
+      armTimer(c, static_cast<uint64_t>(lingerTimeout), onLingerTimeout);
+      return;
+    }
+    closeConnection(c);
+    return;
+  }
+  // Next request.
+  c->messageDone = c->headersDone = false;
+  c->parseError = 0;
+  c->reqStart = 0;
+  c->hparsed = 0;
+  c->linger = false;
+  llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
+  c->parser.data = c;
+  if (restLen > 0) {
+    c->hlen = restLen;
+    setState(c, ConnState::kHeader);
+    armTimer(c, static_cast<uint64_t>(c->defaultSrv->clientHeaderTimeout), onHeaderTimeout);
+    processHeader(c);
+    if (c->state == ConnState::kHeader) startReading(c);
+    return;
+  }
+  std::free(c->hbuf);  // idle connections keep no buffer
+  c->hbuf = nullptr;
+  c->hcap = c->hlen = 0;
+  setState(c, ConnState::kIdle);
+  if (ka <= 0) {
+    closeConnection(c);
+    return;
+  }
+  armTimer(c, static_cast<uint64_t>(ka), onKeepaliveTimeout);
+  startReading(c);
+}
+
+}  // namespace lunet::http

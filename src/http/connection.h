@@ -1,0 +1,113 @@
+// One client connection (internal to src/http): socket, read buffer,
+// llhttp parser, timers and the write queue. Requests on a connection are
+// processed strictly one at a time (pipelined ones wait in the buffer).
+#pragma once
+
+#include <llhttp.h>
+#include <netinet/in.h>
+#include <uv.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "http/core_module.h"
+#include "http/filter.h"
+#include "http/request.h"
+
+namespace lunet::http {
+
+struct ListenAddr;
+
+enum class ConnState : uint8_t { kIdle, kHeader, kRequest, kLinger, kClosing };
+
+struct HdrOff {
+  uint32_t nameOff, nameLen, valOff, valLen;
+};
+
+struct Connection {
+  uint64_t number = 0;
+  uv_tcp_t* tcp = nullptr;  // owned; closed with closeConnection()
+  uv_timer_t* timer = nullptr;
+  ListenAddr* addr = nullptr;
+  HttpCoreSrv* defaultSrv = nullptr;
+  core::Log log;
+  sockaddr_storage peer{};
+  sockaddr_storage local{};
+  char peerText[64] = {0};
+  char localText[64] = {0};
+  uint16_t peerPort = 0;
+  uint16_t localPort = 0;
+
+  llhttp_t parser{};
+  ConnState state = ConnState::kIdle;
+
+  // Header buffer (malloc'd): request header bytes, then preread body.
+  char* hbuf = nullptr;
+  size_t hcap = 0;
+  size_t hlen = 0;     // bytes in hbuf
+  size_t hparsed = 0;  // bytes fed to llhttp
+  size_t reqStart = 0;
+  // Parse results (offsets into hbuf, valid until headers complete).
+  uint32_t urlOff = 0, urlLen = 0;
+  uint32_t methodOff = 0, methodLen = 0;
+  uint32_t lineEnd = 0;       // end of request line
+  uint32_t curLineStart = 0;  // start of the header line being parsed
+  bool inRequestLine = true;
+  bool lastWasValue = false;
+  std::vector<HdrOff> hdrs;
+  bool headersDone = false;
+  bool messageDone = false;
+  int parseError = 0;  // HTTP status to answer a parse error with
+
+  // Where the parser stopped (pause at message complete): unparsed bytes.
+  const char* rest = nullptr;
+  size_t restLen = 0;
+  // Body read buffer currently handed to libuv (request arena).
+  char* bbuf = nullptr;
+  size_t bcap = 0;
+  size_t blen = 0;
+  size_t bparsed = 0;
+
+  Request* req = nullptr;  // the request being processed
+  uint32_t requests = 0;
+  int pendingWrites = 0;
+  bool reading = false;
+  bool eof = false;
+  bool error = false;  // write/read error: close after the request
+  bool closeAfter = false;
+  bool shuttingDown = false;
+  bool linger = false;
+  Connection* prevIdle = nullptr;
+  Connection* nextIdle = nullptr;
+  Connection* prev = nullptr;  // all-connections list
+  Connection* next = nullptr;
+};
+
+// Accept path (core_module.cc listeners → here).
+void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept;
+// Graceful shutdown: close idle connections, mark the rest.
+void shutdownConnections() noexcept;
+void closeConnection(Connection* c) noexcept;
+
+// Request internals shared by request.cc and connection.cc.
+Request* createRequest(Connection* c) noexcept;
+void freeRequest(Request* r) noexcept;
+void requestDone(Connection* c) noexcept;  // the main request is over
+void startWriting(Request& r) noexcept;
+// Bottom of the body filter chain: queue for the socket.
+int writeFilter(Request& r, Buf* in) noexcept;
+// Start body reading on the connection (request.cc readBody).
+void startBodyRead(Connection* c) noexcept;
+void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept;
+void stopTimer(Connection* c) noexcept;
+// Called by the write path when the queue drained.
+void onWriteDrained(Connection* c) noexcept;
+
+// Counters for stub_status.
+struct Stats {
+  uint64_t accepts = 0, handled = 0, requests = 0;
+  int64_t active = 0, reading = 0, writing = 0, waiting = 0;
+};
+Stats& stats();
+
+}  // namespace lunet::http
