@@ -84,6 +84,11 @@ int onMethod(llhttp_t* p, const char* at, size_t len) {
 int onUrl(llhttp_t* p, const char* at, size_t len) {
   Connection* c = connOf(p);
   span(c, at, len, &c->urlOff, &c->urlLen);
+  if (static_cast<size_t>(at + len - c->hbuf) - c->reqStart >
+      static_cast<size_t>(c->defaultSrv->largeHeaderBuffersSize)) {
+    c->parseError = 414;
+    return -1;
+  }
   return 0;
 }
 int onVersionComplete(llhttp_t* p) {
@@ -104,6 +109,11 @@ int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
   Connection* c = connOf(p);
   c->lastWasValue = true;
   span(c, at, len, &c->hdrs.back().valOff, &c->hdrs.back().valLen);
+  if (static_cast<size_t>(at + len - c->hbuf) - c->curLineStart >
+      static_cast<size_t>(c->defaultSrv->largeHeaderBuffersSize)) {
+    c->parseError = 494;
+    return -1;
+  }
   return 0;
 }
 int onHeadersComplete(llhttp_t* p);
@@ -487,6 +497,12 @@ void processHeader(Connection* c) {
   c->hparsed = c->hlen;
   if (c->parseError != 0 || (e != HPE_OK && e != HPE_PAUSED)) {
     int status = c->parseError ? c->parseError : 400;
+    if (status == 494 || status == 414) {
+      if (c->req != nullptr) {
+        freeRequest(c->req);
+        c->req = nullptr;
+      }
+    }
     if (c->parseError == 0) {
       const char* reason = llhttp_get_error_reason(&c->parser);
       if (c->req) {

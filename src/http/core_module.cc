@@ -115,6 +115,7 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
     mergeLevel(e, http, s->level);
     mergeLocTree(e, s->rootLoc);
   }
+  resetFilters();
   for (const conf::Module* m : conf::allModules()) {
     if (m->type == conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(e);
   }

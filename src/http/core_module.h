@@ -165,6 +165,8 @@ std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve = 0) n
 
 // Builds the phase engine and resets the filter chains (http{} end).
 void buildPhaseEngine(HttpCoreMain& m);
+// Resets the filter chains to their bottoms (before postConfiguration).
+void resetFilters();
 // Picks the server{} for `host` on a listening address (may set captures).
 const HttpCoreSrv* findServer(const ListenAddr* addr, std::string_view host, Request* r);
 // Creates a location-like level for `if` (rewrite module) nested in `parent`.

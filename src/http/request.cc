@@ -60,6 +60,9 @@ void buildPhaseEngine(HttpCoreMain& m) {
     for (int i = start; i < end; i++) gEngine[i].next = end;
   }
   gEngine.push_back({Phase::kLog, nullptr, static_cast<int>(gEngine.size())});
+}
+
+void resetFilters() {
   gTopHeader = headerFilterBottom;
   gTopBody = bodyFilterBottom;
 }
@@ -596,6 +599,7 @@ int headerFilterBottom(Request& r) noexcept {
   *p++ = '\r';
   *p++ = '\n';
   Buf* b = newBuf(r, {buf, static_cast<size_t>(p - buf)});
+  r.headerBytes = p - buf;
   if (r.headerOnly) b->last = true;
   return writeFilter(r, b);
 }

@@ -209,7 +209,8 @@ struct Request {
   int phaseHandler = 0;
   int64_t startMsec = 0;
   int64_t requestLength = 0;
-  int64_t bodyBytesSent = 0;
+  int64_t bodyBytesSent = 0;  // all bytes written (header included)
+  int64_t headerBytes = 0;
 
   // Flags.
   bool internal = false;    // internal redirect/subrequest: `internal` locations ok

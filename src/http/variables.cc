@@ -155,7 +155,7 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
     case kBodyBytesSent: {
       // bytes of the body: total written minus the header (approximation:
       // the header filter's first buf).
-      int64_t n = r.main->bodyBytesSent - r.main->requestLength * 0;
+      int64_t n = r.main->bodyBytesSent - r.main->headerBytes;
       int64_t hdr = r.main->bodyBytesSent > 0 ? r.main->bodyBytesSent : 0;
       (void)hdr;
       set(o, num(r, n < 0 ? 0 : n));
