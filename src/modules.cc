@@ -4,6 +4,7 @@
 #include "conf/module.h"
 #include "http/core_module.h"
 #include "http/modules/modules.h"
+#include "lua/module.h"
 #include "process/core_module.h"
 
 namespace lunet::conf {
@@ -19,6 +20,7 @@ std::span<const Module* const> allModules() {
       &http::httpHeadersModule(),
       &http::httpEchoModule(),
       &http::httpStubStatusModule(),
+      &lua::luaModule(),
   };
   static const bool indexed = [] {
     for (size_t i = 0; i < std::size(kModules); i++) kModules[i]->index = i;

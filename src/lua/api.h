@@ -3,6 +3,7 @@
 #pragma once
 
 #include <lua.hpp>
+#include <string_view>
 
 namespace lunet::lua {
 
@@ -18,6 +19,17 @@ void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.header, ngx.resp
 void injectVarApi(lua_State* L);        // api_var.cc: ngx.var
 void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.ctx, ngx.status, ngx.arg
 void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
+
+// Registry ref of the metatable that lets header tables be indexed as
+// t.Content_Type (api_headers.cc).
+int headersNormalizingMeta();
+// Pushes a header name, lowercased unless raw.
+void pushLowerName(lua_State* L, std::string_view name, bool raw);
+// t[key] = value with repeated keys turned into arrays; pops key and value.
+void addMulti(lua_State* L, int t);
+
+// Drops the ngx.ctx table used outside requests (api_ctx.cc).
+void resetAuxCtx(lua_State* L);
 
 // Raises a Lua error "<name>: not yet implemented in Lunet". Never returns.
 int notYet(lua_State* L, const char* name);

@@ -35,17 +35,54 @@ class RequestCtx {
   bool uriJump = false;  // ngx.req.set_uri(uri, true)
 
   bool eofSent = false;
-  bool waitingBody = false;
+  bool waitingBody = false;      // ngx.req.read_body() suspended
+  bool waitingNeedBody = false;  // lua_need_request_body before content
   bool waitingFlush = false;
 
   // set_by_lua arguments / body_filter ngx.arg[1], ngx.arg[2].
-  http::Request::VarSlot* setArgs = nullptr;
+  const std::string_view* setArgs = nullptr;
   int nsetArgs = 0;
   std::string_view bodyChunk;
   bool bodyEof = false;
   bool bodyChunkChanged = false;
 
   const core::Log& log() const { return r->log; }
+
+  // Saved ngx.exit state around a nested filter thread.
+  struct ExitState {
+    bool exited, exec, uriJump;
+    int exitCode;
+  };
+  ExitState saveExit() const { return {exited, exec, uriJump, exitCode}; }
+  void restoreExit(const ExitState& s) {
+    exited = s.exited;
+    exec = s.exec;
+    uriJump = s.uriJump;
+    exitCode = s.exitCode;
+  }
+  void clearExit() {
+    exited = exec = uriJump = false;
+    exitCode = 0;
+  }
 };
+
+// ---- Helpers shared by the phase entries (request_ctx.cc) ----
+
+struct LuaHandler;
+
+// Starts handler `h` in a new entry thread of `ctx` for `phase`. A load
+// error or a runtime error is logged here. On kSuspended the thread stays in
+// ctx->thread (when keep is true) and onFinish runs when it ends.
+RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
+                            void (*onFinish)(EntryThread*, RunStatus) noexcept, EntryThread** out,
+                            int nargs = 0);
+// Releases ctx->thread.
+void releaseThread(RequestCtx* ctx) noexcept;
+// Sends the header (if not yet) and the last buf (if not yet). Returns an
+// http rc for finalize().
+int finishOutput(RequestCtx* ctx) noexcept;
+// Translates the end of a rewrite/access/content thread into the result
+// the phase engine expects. `content`: result goes to finalize().
+int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept;
 
 }  // namespace lunet::lua

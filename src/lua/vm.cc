@@ -226,6 +226,7 @@ int Vm::compileFile(const std::string& path, std::string* err) {
 
 bool Vm::runSync(int ref, uint32_t phase, std::string* err) {
   ScopedRunCtx ctx(phase, nullptr);
+  resetAuxCtx(L_);
   lua_pushcfunction(L_, traceback);
   lua_rawgeti(L_, LUA_REGISTRYINDEX, ref);
   if (lua_pcall(L_, 0, 0, -2) != 0) {

@@ -1,0 +1,192 @@
+// The magic fields of the ngx table: ngx.ctx, ngx.status, ngx.headers_sent,
+// ngx.arg, ngx.is_subrequest (through its metatable).
+#include <cstring>
+
+#include "core/log.h"
+#include "lua/api.h"
+#include "lua/context.h"
+#include "lua/request_ctx.h"
+
+namespace lunet::lua {
+
+namespace {
+
+// ngx.ctx outside requests (init, init_worker, ...): one table per run.
+int gAuxCtxRef = LUA_NOREF;
+
+void pushCtxTable(lua_State* L) {
+  RequestCtx* ctx = current().req;
+  int* ref = ctx != nullptr ? &ctx->ctxRef : &gAuxCtxRef;
+  if (*ref == LUA_NOREF) {
+    lua_createtable(L, 0, 4);
+    lua_pushvalue(L, -1);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return;
+  }
+  lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
+}
+
+int ngxIndex(lua_State* L) {
+  size_t len = 0;
+  const char* k = lua_tolstring(L, 2, &len);
+  if (k == nullptr) return 0;
+  std::string_view key(k, len);
+  if (key == "ctx") {
+    checkPhase(L, kAnyPhase & ~kNone);
+    pushCtxTable(L);
+    return 1;
+  }
+  if (key == "status") {
+    RequestCtx* ctx = checkRequest(L);
+    http::Request& r = *ctx->r;
+    lua_pushinteger(L, r.headersOut.status != 0 ? r.headersOut.status : r.status);
+    return 1;
+  }
+  if (key == "headers_sent") {
+    RequestCtx* ctx = checkRequest(L);
+    lua_pushboolean(L, ctx->r->headerSent);
+    return 1;
+  }
+  if (key == "is_subrequest") {
+    RequestCtx* ctx = checkRequest(L);
+    lua_pushboolean(L, ctx->r->parent != nullptr);
+    return 1;
+  }
+  if (key == "arg") {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, static_cast<int>(lua_tointeger(L, lua_upvalueindex(1))));
+    return 1;
+  }
+  return 0;
+}
+
+int ngxNewIndex(lua_State* L) {
+  size_t len = 0;
+  const char* k = lua_tolstring(L, 2, &len);
+  std::string_view key(k != nullptr ? k : "", len);
+  if (key == "ctx") {
+    if (!lua_istable(L, 3))
+      return luaL_error(L, "ctx should be a table while getting a %s", luaL_typename(L, 3));
+    RequestCtx* ctx = current().req;
+    int* ref = ctx != nullptr ? &ctx->ctxRef : &gAuxCtxRef;
+    if (*ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, *ref);
+    lua_pushvalue(L, 3);
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return 0;
+  }
+  if (key == "status") {
+    checkPhase(L, kSet | kRewrite | kAccess | kContent | kHeaderFilter | kBodyFilter | kLog);
+    RequestCtx* ctx = checkRequest(L);
+    http::Request& r = *ctx->r;
+    if (r.headerSent && current().phase != kHeaderFilter) {
+      ctx->log().error(core::Level::kError, 0,
+                       "attempt to set ngx.status after sending out response headers");
+      return 0;
+    }
+    lua_Integer st = luaL_checkinteger(L, 3);
+    r.headersOut.status = static_cast<int>(st);
+    r.headersOut.statusLine = {};
+    return 0;
+  }
+  lua_rawset(L, 1);
+  return 0;
+}
+
+// ngx.arg[i]
+int argIndex(lua_State* L) {
+  RequestCtx* ctx = current().req;
+  if (ctx == nullptr) return 0;
+  lua_Integer i = lua_tointeger(L, 2);
+  if (current().phase == kSet) {
+    if (i < 1 || i > ctx->nsetArgs) return 0;
+    std::string_view v = ctx->setArgs[i - 1];
+    lua_pushlstring(L, v.data(), v.size());
+    return 1;
+  }
+  if (current().phase == kBodyFilter) {
+    if (i == 1) {
+      lua_pushlstring(L, ctx->bodyChunk.data(), ctx->bodyChunk.size());
+      return 1;
+    }
+    if (i == 2) {
+      lua_pushboolean(L, ctx->bodyEof);
+      return 1;
+    }
+  }
+  return 0;
+}
+
+int argLen(lua_State* L) {
+  RequestCtx* ctx = current().req;
+  int n = 0;
+  if (ctx != nullptr && current().phase == kSet) n = ctx->nsetArgs;
+  if (ctx != nullptr && current().phase == kBodyFilter) n = 2;
+  lua_pushinteger(L, n);
+  return 1;
+}
+
+int argNewIndex(lua_State* L) {
+  if (current().phase != kBodyFilter) return luaL_error(L, "attempt to write to ngx.arg");
+  RequestCtx* ctx = current().req;
+  lua_Integer i = lua_tointeger(L, 2);
+  if (i == 2) {
+    ctx->bodyEof = lua_toboolean(L, 3);
+    return 0;
+  }
+  if (i != 1) return luaL_error(L, "bad index: %d", static_cast<int>(i));
+  size_t len = 0;
+  const char* data = nullptr;
+  switch (lua_type(L, 3)) {
+    case LUA_TNIL:
+      data = "";
+      break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER:
+      data = lua_tolstring(L, 3, &len);
+      break;
+    case LUA_TTABLE: {
+      // a (nested) array of strings, as ngx.print accepts
+      lua_getglobal(L, "table");
+      lua_getfield(L, -1, "concat");
+      lua_pushvalue(L, 3);
+      lua_call(L, 1, 1);
+      data = lua_tolstring(L, -1, &len);
+      break;
+    }
+    default:
+      return luaL_error(L, "bad chunk data type: %s", luaL_typename(L, 3));
+  }
+  ctx->bodyChunk = ctx->r->arena.dup({data, len});
+  ctx->bodyChunkChanged = true;
+  return 0;
+}
+
+}  // namespace
+
+void resetAuxCtx(lua_State* L) {
+  if (gAuxCtxRef != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, gAuxCtxRef);
+  gAuxCtxRef = LUA_NOREF;
+}
+
+void injectCtxApi(lua_State* L) {
+  // ngx.arg proxy
+  lua_newtable(L);
+  lua_createtable(L, 0, 3);
+  lua_pushcfunction(L, argIndex);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, argNewIndex);
+  lua_setfield(L, -2, "__newindex");
+  lua_pushcfunction(L, argLen);
+  lua_setfield(L, -2, "__len");
+  lua_setmetatable(L, -2);
+  int argRef = luaL_ref(L, LUA_REGISTRYINDEX);
+
+  lua_createtable(L, 0, 2);
+  lua_pushinteger(L, argRef);
+  lua_pushcclosure(L, ngxIndex, 1);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, ngxNewIndex);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
+}
+
+}  // namespace lunet::lua

@@ -1,0 +1,338 @@
+// ngx.header.* (response headers) and ngx.resp.get_headers().
+#include <cstring>
+
+#include "core/time.h"
+#include "lua/api.h"
+#include "lua/context.h"
+#include "lua/module.h"
+#include "lua/request_ctx.h"
+
+namespace lunet::lua {
+
+namespace {
+
+constexpr uint32_t kReadPhases = kRequestPhases;
+constexpr uint32_t kWritePhases = kSet | kRewrite | kAccess | kContent | kHeaderFilter;
+
+// The header name as nginx will send it: underscores become dashes unless
+// lua_transform_underscores_in_response_headers is off. Arena copy.
+std::string_view headerName(RequestCtx* ctx, const char* k, size_t len) {
+  http::Request& r = *ctx->r;
+  const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
+  char* p = static_cast<char*>(r.arena.alloc(len, 1));
+  bool transform = lc == nullptr || lc->transformUnderscores != 0;
+  for (size_t i = 0; i < len; i++) p[i] = (transform && k[i] == '_') ? '-' : k[i];
+  return {p, len};
+}
+
+int pushSpecial(lua_State* L, http::Request& r, std::string_view name, bool* handled) {
+  http::HeadersOut& h = r.headersOut;
+  *handled = true;
+  if (http::ieq(name, "Content-Type")) {
+    if (h.contentType.empty()) return 0;
+    if (h.charset.empty()) {
+      lua_pushlstring(L, h.contentType.data(), h.contentType.size());
+    } else {
+      lua_pushlstring(L, h.contentType.data(), h.contentType.size());
+      lua_pushliteral(L, "; charset=");
+      lua_pushlstring(L, h.charset.data(), h.charset.size());
+      lua_concat(L, 3);
+    }
+    return 1;
+  }
+  if (http::ieq(name, "Content-Length")) {
+    if (h.contentLength < 0) return 0;
+    lua_pushfstring(L, "%d", static_cast<int>(h.contentLength));
+    if (h.contentLength > 0x7fffffff) {
+      lua_pop(L, 1);
+      lua_pushstring(L, std::to_string(h.contentLength).c_str());
+    }
+    return 1;
+  }
+  if (http::ieq(name, "Location")) {
+    if (h.location.empty()) {
+      *handled = false;
+      return 0;
+    }
+    lua_pushlstring(L, h.location.data(), h.location.size());
+    return 1;
+  }
+  if (http::ieq(name, "Last-Modified")) {
+    if (h.lastModified < 0) {
+      *handled = false;
+      return 0;
+    }
+    char buf[64];
+    size_t n = core::formatHttpTime(h.lastModified, buf);
+    lua_pushlstring(L, buf, n);
+    return 1;
+  }
+  if (http::ieq(name, "ETag") && !h.etag.empty()) {
+    lua_pushlstring(L, h.etag.data(), h.etag.size());
+    return 1;
+  }
+  *handled = false;
+  return 0;
+}
+
+int headerIndex(lua_State* L) {
+  checkPhase(L, kReadPhases);
+  RequestCtx* ctx = checkRequest(L);
+  size_t len = 0;
+  const char* k = luaL_checklstring(L, 2, &len);
+  http::Request& r = *ctx->r;
+  std::string_view name = headerName(ctx, k, len);
+  bool handled = false;
+  int n = pushSpecial(L, r, name, &handled);
+  if (handled) return n;
+  int count = 0;
+  for (const http::Header& h : r.headersOut.list.all()) {
+    if (h.hash == 0 || !http::ieq(h.name, name)) continue;
+    if (count == 1) {
+      lua_createtable(L, 4, 0);
+      lua_insert(L, -2);
+      lua_rawseti(L, -2, 1);
+    }
+    lua_pushlstring(L, h.value.data(), h.value.size());
+    if (count >= 1) lua_rawseti(L, -2, count + 1);
+    count++;
+  }
+  return count > 0 ? 1 : 0;
+}
+
+std::string_view valueAt(lua_State* L, int idx, http::Request& r) {
+  size_t len = 0;
+  const char* v = lua_tolstring(L, idx, &len);
+  return r.arena.dup({v, len});
+}
+
+int headerNewIndex(lua_State* L) {
+  checkPhase(L, kWritePhases);
+  RequestCtx* ctx = checkRequest(L);
+  size_t len = 0;
+  const char* k = luaL_checklstring(L, 2, &len);
+  http::Request& r = *ctx->r;
+  if (r.headerSent && current().phase != kHeaderFilter) {
+    ctx->log().error(core::Level::kError, 0,
+                     "attempt to set ngx.header.HEADER after sending out response headers");
+    return 0;
+  }
+  int vt = lua_type(L, 3);
+  if (vt != LUA_TNIL && vt != LUA_TSTRING && vt != LUA_TNUMBER && vt != LUA_TTABLE &&
+      vt != LUA_TBOOLEAN) {
+    return luaL_error(L, "bad argument #3 to '__newindex' (string, number, or table expected)");
+  }
+  std::string_view name = headerName(ctx, k, len);
+  http::HeadersOut& h = r.headersOut;
+  bool clear = vt == LUA_TNIL || (vt == LUA_TTABLE && lua_objlen(L, 3) == 0);
+  // The last value of a table is what single-valued headers keep.
+  int single = 3;
+  if (vt == LUA_TTABLE && !clear) {
+    lua_rawgeti(L, 3, static_cast<int>(lua_objlen(L, 3)));
+    single = lua_gettop(L);
+  }
+  if (http::ieq(name, "Content-Type")) {
+    h.contentType = clear ? std::string_view() : valueAt(L, single, r);
+    h.charset = {};
+    return 0;
+  }
+  if (http::ieq(name, "Content-Length")) {
+    h.list.remove("Content-Length");
+    if (clear) {
+      h.contentLength = -1;
+      return 0;
+    }
+    size_t vl = 0;
+    const char* v = lua_tolstring(L, single, &vl);
+    int64_t n = 0;
+    for (size_t i = 0; i < vl; i++) {
+      if (v[i] < '0' || v[i] > '9') return luaL_error(L, "invalid Content-Length");
+      n = n * 10 + (v[i] - '0');
+    }
+    h.contentLength = n;
+    return 0;
+  }
+  if (http::ieq(name, "Location")) {
+    h.list.remove("Location");
+    h.location = clear ? std::string_view() : valueAt(L, single, r);
+    return 0;
+  }
+  if (http::ieq(name, "Last-Modified")) {
+    h.list.remove("Last-Modified");
+    if (clear) {
+      h.lastModified = -1;
+      return 0;
+    }
+    size_t vl = 0;
+    const char* v = lua_tolstring(L, single, &vl);
+    time_t t = core::parseHttpTime({v, vl});
+    if (t != -1) {
+      h.lastModified = t;
+      return 0;
+    }
+    h.lastModified = -1;
+  }
+  if (http::ieq(name, "ETag")) h.etag = {};
+  h.list.remove(name);
+  if (clear) return 0;
+  if (vt == LUA_TTABLE) {
+    int n = static_cast<int>(lua_objlen(L, 3));
+    for (int i = 1; i <= n; i++) {
+      lua_rawgeti(L, 3, i);
+      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+        return luaL_error(L, "attempt to set ngx.header.%s to a table containing a %s", k,
+                          luaL_typename(L, -1));
+      }
+      h.list.add(r.arena, name, valueAt(L, -1, r));
+      lua_pop(L, 1);
+    }
+    return 0;
+  }
+  if (vt == LUA_TBOOLEAN) {
+    h.list.add(r.arena, name, lua_toboolean(L, 3) ? "true" : "false");
+    return 0;
+  }
+  h.list.add(r.arena, name, valueAt(L, 3, r));
+  return 0;
+}
+
+}  // namespace
+
+// Sets t[key] = value, turning repeated keys into arrays. key and value on
+// the stack top (key below value); pops both.
+void addMulti(lua_State* L, int t) {
+  lua_pushvalue(L, -2);
+  lua_rawget(L, t);
+  if (lua_isnil(L, -1)) {
+    lua_pop(L, 1);
+    lua_rawset(L, t);
+    return;
+  }
+  if (lua_istable(L, -1)) {
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, static_cast<int>(lua_objlen(L, -2)) + 1);
+    lua_pop(L, 2);
+    return;
+  }
+  lua_createtable(L, 4, 0);
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 1);
+  lua_insert(L, -2);
+  lua_rawseti(L, -2, 2);
+  lua_rawset(L, t);
+}
+
+void pushLowerName(lua_State* L, std::string_view name, bool raw) {
+  if (raw) {
+    lua_pushlstring(L, name.data(), name.size());
+    return;
+  }
+  char buf[256];
+  if (name.size() <= sizeof(buf)) {
+    for (size_t i = 0; i < name.size(); i++) {
+      char c = name[i];
+      buf[i] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+    }
+    lua_pushlstring(L, buf, name.size());
+    return;
+  }
+  lua_pushlstring(L, name.data(), name.size());
+  lua_getfield(L, -1, "lower");
+  lua_insert(L, -2);
+  lua_call(L, 1, 1);
+}
+
+namespace {
+
+int gNormMetaRef = LUA_NOREF;
+
+int respGetHeaders(lua_State* L) {
+  checkPhase(L, kReadPhases);
+  RequestCtx* ctx = checkRequest(L);
+  int max = static_cast<int>(luaL_optinteger(L, 1, 100));
+  bool raw = lua_toboolean(L, 2);
+  http::Request& r = *ctx->r;
+  http::HeadersOut& h = r.headersOut;
+  lua_createtable(L, 0, 8);
+  int t = lua_gettop(L);
+  int count = 0;
+  bool truncated = false;
+  auto room = [&]() {
+    if (max > 0 && count >= max) {
+      truncated = true;
+      return false;
+    }
+    count++;
+    return true;
+  };
+  if (!h.contentType.empty() && room()) {
+    pushLowerName(L, "Content-Type", raw);
+    bool handled = false;
+    pushSpecial(L, r, "Content-Type", &handled);
+    addMulti(L, t);
+  }
+  if (h.contentLength >= 0 && room()) {
+    pushLowerName(L, "Content-Length", raw);
+    bool handled = false;
+    pushSpecial(L, r, "Content-Length", &handled);
+    addMulti(L, t);
+  }
+  if (!h.location.empty() && room()) {
+    pushLowerName(L, "Location", raw);
+    lua_pushlstring(L, h.location.data(), h.location.size());
+    addMulti(L, t);
+  }
+  for (const http::Header& hd : h.list.all()) {
+    if (hd.hash == 0) continue;
+    if (!room()) break;
+    pushLowerName(L, hd.name, raw);
+    lua_pushlstring(L, hd.value.data(), hd.value.size());
+    addMulti(L, t);
+  }
+  if (!raw) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, gNormMetaRef);
+    lua_setmetatable(L, t);
+  }
+  if (truncated) {
+    lua_pushliteral(L, "truncated");
+    return 2;
+  }
+  return 1;
+}
+
+// __index of header tables: t.Foo_Bar finds t["foo-bar"].
+const char kNormIndex[] =
+    "local rawget, lower, gsub = rawget, string.lower, string.gsub\n"
+    "return { __index = function(t, k)\n"
+    "  if type(k) ~= 'string' then return nil end\n"
+    "  local v = rawget(t, lower(k)) if v ~= nil then return v end\n"
+    "  return rawget(t, (gsub(lower(k), '_', '-')))\n"
+    "end }\n";
+
+}  // namespace
+
+int headersNormalizingMeta() { return gNormMetaRef; }
+
+void injectHeadersApi(lua_State* L) {
+  if (luaL_loadbuffer(L, kNormIndex, sizeof(kNormIndex) - 1, "=ngx.headers") == 0 &&
+      lua_pcall(L, 0, 1, 0) == 0) {
+    gNormMetaRef = luaL_ref(L, LUA_REGISTRYINDEX);
+  } else {
+    lua_pop(L, 1);
+  }
+  lua_newtable(L);
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, headerIndex);
+  lua_setfield(L, -2, "__index");
+  lua_pushcfunction(L, headerNewIndex);
+  lua_setfield(L, -2, "__newindex");
+  lua_setmetatable(L, -2);
+  lua_setfield(L, -2, "header");
+
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, respGetHeaders);
+  lua_setfield(L, -2, "get_headers");
+  lua_setfield(L, -2, "resp");
+}
+
+}  // namespace lunet::lua

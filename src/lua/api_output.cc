@@ -1,0 +1,329 @@
+// ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.exit, ngx.redirect, ngx.exec,
+// ngx.send_headers.
+#include <cstring>
+
+#include "http/filter.h"
+#include "lua/api.h"
+#include "lua/args.h"
+#include "lua/context.h"
+#include "lua/request_ctx.h"
+#include "lua/scheduler.h"
+
+namespace lunet::lua {
+
+namespace {
+
+constexpr uint32_t kOutputPhases = kRewrite | kAccess | kContent;
+
+// Size of the printable form of the value at idx (absolute); raises on
+// values ngx.print does not accept.
+size_t measure(lua_State* L, int idx, const char* fname, int argn, int depth) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+      return lua_objlen(L, idx);
+    case LUA_TNUMBER: {
+      size_t len = 0;
+      lua_pushvalue(L, idx);
+      lua_tolstring(L, -1, &len);
+      lua_pop(L, 1);
+      return len;
+    }
+    case LUA_TNIL:
+      return 3;
+    case LUA_TBOOLEAN:
+      return lua_toboolean(L, idx) ? 4 : 5;
+    case LUA_TLIGHTUSERDATA:
+      if (lua_touserdata(L, idx) == nullptr) return 4;
+      break;
+    case LUA_TTABLE: {
+      if (depth > 100) return luaL_error(L, "table nested too deep");
+      size_t n = lua_objlen(L, idx);
+      // only arrays: every key must be 1..n
+      size_t keys = 0;
+      lua_pushnil(L);
+      while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TNUMBER) {
+          return luaL_error(L, "bad argument #%d to '%s' (non-array table found)", argn, fname);
+        }
+        keys++;
+      }
+      if (keys != n) {
+        return luaL_error(L, "bad argument #%d to '%s' (non-array table found)", argn, fname);
+      }
+      size_t total = 0;
+      for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, static_cast<int>(i));
+        int t = lua_type(L, -1);
+        if (t == LUA_TNIL || t == LUA_TBOOLEAN) {
+          return luaL_error(L, "bad argument #%d to '%s' (bad data type %s found)", argn, fname,
+                            lua_typename(L, t));
+        }
+        total += measure(L, lua_gettop(L), fname, argn, depth + 1);
+        lua_pop(L, 1);
+      }
+      return total;
+    }
+    default:
+      break;
+  }
+  return luaL_error(L,
+                    "bad argument #%d to '%s' (string, number, boolean, nil, ngx.null, or array "
+                    "table expected, got %s)",
+                    argn, fname, luaL_typename(L, idx));
+}
+
+char* copyOut(lua_State* L, int idx, char* p) {
+  switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+    case LUA_TNUMBER: {
+      size_t len = 0;
+      lua_pushvalue(L, idx);
+      const char* s = lua_tolstring(L, -1, &len);
+      std::memcpy(p, s, len);
+      lua_pop(L, 1);
+      return p + len;
+    }
+    case LUA_TNIL:
+      std::memcpy(p, "nil", 3);
+      return p + 3;
+    case LUA_TBOOLEAN:
+      if (lua_toboolean(L, idx)) {
+        std::memcpy(p, "true", 4);
+        return p + 4;
+      }
+      std::memcpy(p, "false", 5);
+      return p + 5;
+    case LUA_TLIGHTUSERDATA:
+      std::memcpy(p, "null", 4);
+      return p + 4;
+    case LUA_TTABLE: {
+      size_t n = lua_objlen(L, idx);
+      for (size_t i = 1; i <= n; i++) {
+        lua_rawgeti(L, idx, static_cast<int>(i));
+        p = copyOut(L, lua_gettop(L), p);
+        lua_pop(L, 1);
+      }
+      return p;
+    }
+    default:
+      return p;
+  }
+}
+
+int pushOutputError(lua_State* L, const char* msg) {
+  lua_pushnil(L);
+  lua_pushstring(L, msg);
+  return 2;
+}
+
+int print(lua_State* L, bool newline, const char* fname) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  http::Request& r = *ctx->r;
+  if (ctx->eofSent) {
+    ctx->log().error(core::Level::kError, 0, "attempt to write to the response after eof");
+    return pushOutputError(L, "seen eof");
+  }
+  int n = lua_gettop(L);
+  size_t size = newline ? 1 : 0;
+  for (int i = 1; i <= n; i++) size += measure(L, i, fname, i, 0);
+  if (!r.headerSent) {
+    int rc = http::sendHeader(r);
+    if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
+    if (rc == http::kDone || r.headerOnly) {
+      lua_pushinteger(L, 1);
+      return 1;
+    }
+  }
+  if (size == 0) {
+    lua_pushinteger(L, 1);
+    return 1;
+  }
+  char* buf = static_cast<char*>(r.arena.alloc(size, 1));
+  char* p = buf;
+  for (int i = 1; i <= n; i++) p = copyOut(L, i, p);
+  if (newline) *p++ = '\n';
+  int rc = http::output(r, http::newBuf(r, {buf, size}));
+  if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+int say(lua_State* L) { return print(L, true, "say"); }
+int ngxPrint(lua_State* L) { return print(L, false, "print"); }
+
+void onDrained(http::Request& r, void*) {
+  RequestCtx* ctx = RequestCtx::find(r);
+  if (ctx == nullptr || !ctx->waitingFlush || ctx->thread == nullptr) return;
+  ctx->waitingFlush = false;
+  EntryThread* t = ctx->thread;
+  lua_pushinteger(t->waitingState(), 1);
+  Scheduler::get().resume(t, 1);
+}
+
+Wait gFlushWait{[](Wait* w) noexcept {
+                  auto* ctx = static_cast<RequestCtx*>(w->data);
+                  ctx->waitingFlush = false;
+                },
+                nullptr};
+
+int flush(lua_State* L) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  http::Request& r = *ctx->r;
+  bool wait = lua_toboolean(L, 1);
+  if (ctx->eofSent) return pushOutputError(L, "seen eof");
+  if (!r.headerSent) {
+    int rc = http::sendHeader(r);
+    if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
+  }
+  http::Buf* b = http::newBuf(r, {});
+  b->flush = true;
+  if (http::output(r, b) == http::kError) return pushOutputError(L, "nginx output filter error");
+  Scheduler* s = Scheduler::tryGet();
+  if (!wait || r.out == nullptr || s == nullptr || !s->managed(L) ||
+      s->currentEntry() != ctx->thread) {
+    lua_pushinteger(L, 1);
+    return 1;
+  }
+  ctx->waitingFlush = true;
+  http::onDrained(r, onDrained, nullptr);
+  if (!ctx->waitingFlush) {  // drained synchronously
+    lua_pushinteger(L, 1);
+    return 1;
+  }
+  gFlushWait.data = ctx;
+  return s->suspend(L, &gFlushWait);
+}
+
+int eof(lua_State* L) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  if (ctx->eofSent) {
+    lua_pushinteger(L, 1);
+    return 1;
+  }
+  int rc = finishOutput(ctx);
+  if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+int sendHeaders(lua_State* L) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  http::Request& r = *ctx->r;
+  if (r.headerSent) return pushOutputError(L, "header already sent");
+  if (http::sendHeader(r) == http::kError) return pushOutputError(L, "nginx output filter error");
+  lua_pushinteger(L, 1);
+  return 1;
+}
+
+// Ends the current entry thread (shared by exit/redirect/exec).
+int exitThread(lua_State* L) {
+  Scheduler* s = Scheduler::tryGet();
+  if (s == nullptr || !s->managed(L)) {
+    return luaL_error(L, "attempt to exit from a coroutine not managed by the Lua runtime");
+  }
+  return s->exit(L);
+}
+
+int ngxExit(lua_State* L) {
+  checkPhase(L, kRewrite | kAccess | kContent | kHeaderFilter | kTimer | kBalancer | kSet);
+  lua_Integer code = luaL_checkinteger(L, 1);
+  RequestCtx* ctx = current().req;
+  if (ctx != nullptr) {
+    ctx->exited = true;
+    ctx->exitCode = static_cast<int>(code);
+    http::Request& r = *ctx->r;
+    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444) {
+      ctx->log().error(core::Level::kError, 0,
+                       "attempt to set status %d via ngx.exit after sending out the response "
+                       "status %d",
+                       static_cast<int>(code), r.headersOut.status);
+    }
+  }
+  return exitThread(L);
+}
+
+int redirect(lua_State* L) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  size_t len = 0;
+  const char* uri = luaL_checklstring(L, 1, &len);
+  lua_Integer status = luaL_optinteger(L, 2, 302);
+  if (status != 301 && status != 302 && status != 303 && status != 307 && status != 308) {
+    return luaL_error(L,
+                      "only ngx.HTTP_MOVED_TEMPORARILY, ngx.HTTP_MOVED_PERMANENTLY, "
+                      "ngx.HTTP_PERMANENT_REDIRECT, ngx.HTTP_SEE_OTHER, and "
+                      "ngx.HTTP_TEMPORARY_REDIRECT are allowed");
+  }
+  http::Request& r = *ctx->r;
+  if (r.headerSent)
+    return luaL_error(L, "attempt to call ngx.redirect after sending out the headers");
+  r.headersOut.list.remove("Location");
+  r.headersOut.location = r.arena.dup({uri, len});
+  ctx->exited = true;
+  ctx->exitCode = static_cast<int>(status);
+  return exitThread(L);
+}
+
+int exec(lua_State* L) {
+  checkPhase(L, kOutputPhases);
+  RequestCtx* ctx = checkRequest(L);
+  size_t ulen = 0;
+  const char* uri = luaL_checklstring(L, 1, &ulen);
+  if (ulen == 0) return luaL_error(L, "The uri argument is empty");
+  http::Request& r = *ctx->r;
+  std::string_view u(uri, ulen), a;
+  switch (lua_type(L, 2)) {
+    case LUA_TNONE:
+    case LUA_TNIL:
+      break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER: {
+      size_t alen = 0;
+      const char* s = lua_tolstring(L, 2, &alen);
+      a = {s, alen};
+      break;
+    }
+    case LUA_TTABLE: {
+      encodeArgs(L, 2);
+      size_t alen = 0;
+      const char* s = lua_tolstring(L, -1, &alen);
+      a = {s, alen};
+      break;
+    }
+    default:
+      return luaL_error(L, "Bad args type: %s", luaL_typename(L, 2));
+  }
+  size_t q = u.find('?');
+  if (q != std::string_view::npos) {
+    if (a.empty()) a = u.substr(q + 1);
+    u = u.substr(0, q);
+  }
+  if (r.headerSent) {
+    return luaL_error(L, "attempt to call ngx.exec after sending out response headers");
+  }
+  ctx->exec = true;
+  ctx->execUri = r.arena.dup(u);
+  ctx->execArgs = r.arena.dup(a);
+  ctx->exited = true;
+  return exitThread(L);
+}
+
+}  // namespace
+
+void injectOutputApi(lua_State* L) {
+  const luaL_Reg fns[] = {
+      {"say", say},      {"print", ngxPrint},    {"flush", flush}, {"eof", eof},
+      {"exit", ngxExit}, {"redirect", redirect}, {"exec", exec},   {"send_headers", sendHeaders},
+      {nullptr, nullptr}};
+  for (const luaL_Reg* f = fns; f->name != nullptr; f++) {
+    lua_pushcfunction(L, f->func);
+    lua_setfield(L, -2, f->name);
+  }
+}
+
+}  // namespace lunet::lua

@@ -1,0 +1,322 @@
+#include "lua/module.h"
+
+#include <cstring>
+
+#include "http/core_module.h"
+#include "lua/context.h"
+#include "lua/phases.h"
+#include "process/cycle.h"
+
+namespace lunet::lua {
+
+namespace {
+
+using conf::ConfBase;
+using conf::ConfNode;
+using conf::Directive;
+using conf::Engine;
+using conf::fail;
+
+enum class Kind : uint8_t {
+  kInit,
+  kInitWorker,
+  kExitWorker,
+  kSet,
+  kRewrite,
+  kAccess,
+  kContent,
+  kHeaderFilter,
+  kBodyFilter,
+  kLog,
+};
+
+struct KindInfo {
+  Kind kind;
+};
+constexpr KindInfo kInitInfo{Kind::kInit};
+constexpr KindInfo kInitWorkerInfo{Kind::kInitWorker};
+constexpr KindInfo kExitWorkerInfo{Kind::kExitWorker};
+constexpr KindInfo kSetInfo{Kind::kSet};
+constexpr KindInfo kRewriteInfo{Kind::kRewrite};
+constexpr KindInfo kAccessInfo{Kind::kAccess};
+constexpr KindInfo kContentInfo{Kind::kContent};
+constexpr KindInfo kHeaderFilterInfo{Kind::kHeaderFilter};
+constexpr KindInfo kBodyFilterInfo{Kind::kBodyFilter};
+constexpr KindInfo kLogInfo{Kind::kLog};
+
+bool endsWith(std::string_view s, std::string_view suffix) {
+  return s.size() >= suffix.size() && s.substr(s.size() - suffix.size()) == suffix;
+}
+
+// "content_by_lua_block" -> "content_by_lua"
+std::string_view baseName(std::string_view name) {
+  if (endsWith(name, "_block")) return name.substr(0, name.size() - 6);
+  if (endsWith(name, "_file")) return name.substr(0, name.size() - 5);
+  return name;
+}
+
+// Builds the handler for `node`; `codeArg` is the index of the code/path.
+LuaHandlerPtr makeHandler(Engine& e, const ConfNode& n, size_t codeArg) {
+  auto h = std::make_shared<LuaHandler>();
+  const std::string& v = n.arg(codeArg);
+  if (endsWith(n.name, "_file")) {
+    if (v.empty()) fail(n, "invalid location config: no runnable Lua code");
+    h->file = true;
+    h->source = e.cycle().fullPath(v);
+    return h;
+  }
+  bool block = endsWith(n.name, "_block");
+  if (!block && v.empty()) fail(n, "invalid location config: no runnable Lua code");
+  h->source = v;
+  std::string file = n.file ? *n.file : std::string("nginx.conf");
+  h->chunkName =
+      inlineChunkName(baseName(n.name), file, block && n.luaLine > 0 ? n.luaLine : n.line);
+  return h;
+}
+
+void duplicate(const ConfNode& n) { fail(n, "\"" + n.name + "\" directive is duplicate"); }
+
+void setByLua(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d) {
+  Kind kind = static_cast<const KindInfo*>(d.data)->kind;
+  auto* main = e.level()->mainConf<LuaMainConf>(luaModule());
+  if (kind == Kind::kInit || kind == Kind::kInitWorker || kind == Kind::kExitWorker) {
+    auto* mc = static_cast<LuaMainConf*>(c);
+    LuaHandlerPtr& slot = kind == Kind::kInit         ? mc->init
+                          : kind == Kind::kInitWorker ? mc->initWorker
+                                                      : mc->exitWorker;
+    if (slot) duplicate(n);
+    slot = makeHandler(e, n, n.args.size() - 1);
+    return;
+  }
+  auto* lc = static_cast<LuaLocConf*>(c);
+  if (kind == Kind::kSet) {
+    const std::string& var = n.arg(0);
+    if (var.size() < 2 || var[0] != '$') fail(n, "invalid variable name \"" + var + "\"");
+    bool block = endsWith(n.name, "_block");
+    if (block && n.args.size() != 2) {
+      fail(n, "invalid number of arguments in \"" + n.name + "\" directive");
+    }
+    LuaHandlerPtr h = makeHandler(e, n, block ? n.args.size() - 1 : 1);
+    h->varIndex = http::variableIndex(std::string_view(var).substr(1), true);
+    if (!block) {
+      for (size_t i = 2; i < n.args.size(); i++) {
+        auto cv = std::make_unique<http::ComplexValue>();
+        cv->compile(n, n.arg(i));
+        h->args.push_back(std::move(cv));
+      }
+    }
+    lc->sets.push_back(std::move(h));
+    main->anySet = true;
+    return;
+  }
+  LuaHandlerPtr* slot = nullptr;
+  switch (kind) {
+    case Kind::kRewrite:
+      slot = &lc->rewrite;
+      main->anyRewrite = true;
+      break;
+    case Kind::kAccess:
+      slot = &lc->access;
+      main->anyAccess = true;
+      break;
+    case Kind::kContent:
+      slot = &lc->content;
+      break;
+    case Kind::kHeaderFilter:
+      slot = &lc->headerFilter;
+      main->anyHeaderFilter = true;
+      break;
+    case Kind::kBodyFilter:
+      slot = &lc->bodyFilter;
+      main->anyBodyFilter = true;
+      break;
+    case Kind::kLog:
+      slot = &lc->log;
+      main->anyLog = true;
+      break;
+    default:
+      return;
+  }
+  if (*slot) duplicate(n);
+  *slot = makeHandler(e, n, n.args.size() - 1);
+  if (kind == Kind::kContent) {
+    auto* clcf = e.level()->locConf<http::HttpCoreLoc>(http::httpCoreModule());
+    if (clcf != nullptr) clcf->handler = contentHandler;
+  }
+}
+
+void setPath(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  auto* mc = static_cast<LuaMainConf*>(c);
+  std::optional<std::string>& slot =
+      n.name == "lua_package_path" ? mc->packagePath : mc->packageCpath;
+  if (slot) duplicate(n);
+  slot = n.arg(0);
+}
+
+constexpr uint32_t kHttpMain = conf::kHttpMainCtx;
+constexpr uint32_t kAnyLevel =
+    conf::kHttpMainCtx | conf::kHttpSrvCtx | conf::kHttpLocCtx | conf::kHttpLifCtx;
+constexpr uint32_t kLocLevel = conf::kHttpLocCtx | conf::kHttpLifCtx;
+constexpr uint32_t kSetLevel =
+    conf::kHttpSrvCtx | conf::kHttpSifCtx | conf::kHttpLocCtx | conf::kHttpLifCtx;
+constexpr auto kMain = conf::Slot::kMain;
+constexpr auto kLoc = conf::Slot::kLoc;
+
+#define LUNET_LUA_PHASE(base, ctx, args, slot, info)              \
+  {base "_by_lua", ctx, args, setByLua, slot, &info},             \
+      {base "_by_lua_block", ctx, args, setByLua, slot, &info}, { \
+    base "_by_lua_file", ctx, args, setByLua, slot, &info         \
+  }
+
+const Directive kDirectives[] = {
+    {"lua_package_path", kHttpMain, conf::kTake1, setPath, kMain},
+    {"lua_package_cpath", kHttpMain, conf::kTake1, setPath, kMain},
+    {"lua_code_cache", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::codeCache>, kLoc},
+    {"lua_need_request_body", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::needRequestBody>,
+     kLoc},
+    {"lua_transform_underscores_in_response_headers", kAnyLevel, conf::kFlag,
+     conf::setFlag<&LuaLocConf::transformUnderscores>, kLoc},
+    {"lua_check_client_abort", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::checkClientAbort>,
+     kLoc},
+    {"lua_use_default_type", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::useDefaultType>,
+     kLoc},
+    {"lua_max_pending_timers", kHttpMain, conf::kTake1,
+     conf::setNumber<&LuaMainConf::maxPendingTimers>, kMain},
+    {"lua_max_running_timers", kHttpMain, conf::kTake1,
+     conf::setNumber<&LuaMainConf::maxRunningTimers>, kMain},
+    // Deprecated / no effect in Lunet: resty.core is always loaded, libuv
+    // restarts system calls itself, LuaJIT's allocator is left alone.
+    {"lua_load_resty_core", kHttpMain, conf::kFlag, conf::setIgnored, conf::Slot::kNone},
+    {"lua_sa_restart", kHttpMain, conf::kFlag, conf::setIgnored, conf::Slot::kNone},
+    {"lua_malloc_trim", kHttpMain, conf::kTake1, conf::setIgnored, conf::Slot::kNone},
+    LUNET_LUA_PHASE("init", kHttpMain, conf::kTake1, kMain, kInitInfo),
+    LUNET_LUA_PHASE("init_worker", kHttpMain, conf::kTake1, kMain, kInitWorkerInfo),
+    LUNET_LUA_PHASE("exit_worker", kHttpMain, conf::kTake1, kMain, kExitWorkerInfo),
+    LUNET_LUA_PHASE("set", kSetLevel, conf::k2More, kLoc, kSetInfo),
+    LUNET_LUA_PHASE("rewrite", kAnyLevel, conf::kTake1, kLoc, kRewriteInfo),
+    LUNET_LUA_PHASE("access", kAnyLevel, conf::kTake1, kLoc, kAccessInfo),
+    LUNET_LUA_PHASE("content", kLocLevel, conf::kTake1, kLoc, kContentInfo),
+    LUNET_LUA_PHASE("header_filter", kAnyLevel, conf::kTake1, kLoc, kHeaderFilterInfo),
+    LUNET_LUA_PHASE("body_filter", kAnyLevel, conf::kTake1, kLoc, kBodyFilterInfo),
+    LUNET_LUA_PHASE("log", kAnyLevel, conf::kTake1, kLoc, kLogInfo),
+};
+
+#undef LUNET_LUA_PHASE
+
+conf::ConfPtr createMain() { return std::make_unique<LuaMainConf>(); }
+conf::ConfPtr createLoc() { return std::make_unique<LuaLocConf>(); }
+
+void mergeLoc(Engine&, ConfBase* parent, ConfBase* child) {
+  auto* p = static_cast<LuaLocConf*>(parent);
+  auto* c = static_cast<LuaLocConf*>(child);
+  conf::mergeValue(c->codeCache, p->codeCache, int64_t{1});
+  conf::mergeValue(c->needRequestBody, p->needRequestBody, int64_t{0});
+  conf::mergeValue(c->transformUnderscores, p->transformUnderscores, int64_t{1});
+  conf::mergeValue(c->checkClientAbort, p->checkClientAbort, int64_t{0});
+  conf::mergeValue(c->useDefaultType, p->useDefaultType, int64_t{1});
+  if (!c->rewrite) c->rewrite = p->rewrite;
+  if (!c->access) c->access = p->access;
+  if (!c->headerFilter) c->headerFilter = p->headerFilter;
+  if (!c->bodyFilter) c->bodyFilter = p->bodyFilter;
+  if (!c->log) c->log = p->log;
+}
+
+void initMain(Engine&, ConfBase* c) {
+  auto* mc = static_cast<LuaMainConf*>(c);
+  if (mc->maxPendingTimers == -1) mc->maxPendingTimers = 1024;
+  if (mc->maxRunningTimers == -1) mc->maxRunningTimers = 256;
+}
+
+void postConfiguration(Engine& e) {
+  auto* mc = e.cycle().conf<LuaMainConf>(luaModule());
+  if (mc == nullptr) return;
+  VmOptions opts;
+  opts.prefix = e.cycle().options.prefix;
+  opts.packagePath = mc->packagePath.value_or("");
+  opts.packageCpath = mc->packageCpath.value_or("");
+  std::string err;
+  mc->vm = Vm::create(opts, &err);
+  if (!mc->vm) throw conf::ConfError(err);
+  Vm& vm = *mc->vm;
+  setCurrentVm(&vm);
+
+  if (mc->anySet) registerSetPhase();
+  if (mc->anyRewrite) registerRewritePhase();
+  if (mc->anyAccess) registerAccessPhase();
+  if (mc->anyHeaderFilter) registerHeaderFilter();
+  if (mc->anyBodyFilter) registerBodyFilter();
+  if (mc->anyLog) registerLogPhase();
+
+  if (mc->init) {
+    // init_by_lua runs here, in the master before fork: what it loads is
+    // shared copy-on-write by every worker.
+    LuaHandler& h = *mc->init;
+    int ref =
+        h.file ? vm.compileFile(h.source, &err) : vm.compileString(h.source, h.chunkName, &err);
+    if (ref == LUA_NOREF) throw conf::ConfError("init_by_lua error: " + err);
+    bool ok = vm.runSync(ref, kInit, &err);
+    luaL_unref(vm.state(), LUA_REGISTRYINDEX, ref);
+    if (!ok) throw conf::ConfError("init_by_lua error: " + err);
+  }
+  vm.enableGlobalWriteGuard();
+}
+
+void initProcess(process::Cycle& c) {
+  auto* mc = c.conf<LuaMainConf>(luaModule());
+  if (mc == nullptr || !mc->vm) return;
+  setCurrentVm(mc->vm.get());
+  runInitWorker();
+}
+
+void exitProcess(process::Cycle& c) {
+  auto* mc = c.conf<LuaMainConf>(luaModule());
+  if (mc == nullptr || !mc->vm) return;
+  runExitWorker();
+}
+
+const conf::Module kLuaModule{
+    .name = "ngx_http_lua_module",
+    .type = conf::ModuleType::kHttp,
+    .directives = kDirectives,
+    .createMain = createMain,
+    .createLoc = createLoc,
+    .initMain = initMain,
+    .mergeLoc = mergeLoc,
+    .postConfiguration = postConfiguration,
+    .initProcess = initProcess,
+    .exitProcess = exitProcess,
+};
+
+}  // namespace
+
+const conf::Module& luaModule() { return kLuaModule; }
+
+LuaMainConf* luaMainConf() {
+  process::Cycle* c = process::currentCycle();
+  if (c == nullptr || c->confs.size() <= kLuaModule.index) return nullptr;
+  return c->conf<LuaMainConf>(kLuaModule);
+}
+
+bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err) {
+  if (h.ref != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h.ref);
+    return true;
+  }
+  Vm* vm = currentVm();
+  if (vm == nullptr) {
+    *err = "no Lua VM";
+    return false;
+  }
+  if (!codeCache) vm->unloadUserModules();
+  int ref = h.file ? vm->compileFile(h.source, err) : vm->compileString(h.source, h.chunkName, err);
+  if (ref == LUA_NOREF) return false;
+  lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+  if (codeCache) {
+    h.ref = ref;
+  } else {
+    luaL_unref(vm->state(), LUA_REGISTRYINDEX, ref);
+  }
+  return true;
+}
+
+}  // namespace lunet::lua

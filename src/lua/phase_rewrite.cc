@@ -1,0 +1,32 @@
+// rewrite_by_lua*: a REWRITE phase handler.
+#include "http/phases.h"
+#include "lua/context.h"
+#include "lua/module.h"
+#include "lua/phases.h"
+#include "lua/request_ctx.h"
+
+namespace lunet::lua {
+
+namespace {
+
+void onFinish(EntryThread* t, RunStatus s) noexcept {
+  auto* ctx = static_cast<RequestCtx*>(t->owner);
+  if (s == RunStatus::kError) logThreadError(ctx, t->error());
+  http::resumeWith(*ctx->r, threadResult(ctx, s, false));
+}
+
+int handler(http::Request& r) {
+  const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
+  if (lc == nullptr || !lc->rewrite) return http::kDeclined;
+  RequestCtx* ctx = RequestCtx::of(r);
+  EntryThread* t = nullptr;
+  RunStatus s = runRequestHandler(ctx, kRewrite, *lc->rewrite, lc->codeCache != 0, onFinish, &t);
+  ctx->thread = t;
+  return threadResult(ctx, s, false);
+}
+
+}  // namespace
+
+void registerRewritePhase() { http::addPhaseHandler(http::Phase::kRewrite, handler); }
+
+}  // namespace lunet::lua

@@ -1,0 +1,133 @@
+#include "lua/request_ctx.h"
+
+#include "http/phases.h"
+#include "lua/context.h"
+#include "lua/module.h"
+#include "lua/phases.h"
+
+namespace lunet::lua {
+
+namespace {
+
+void cleanup(void* p) {
+  auto* ctx = static_cast<RequestCtx*>(p);
+  Scheduler* s = Scheduler::tryGet();
+  if (ctx->thread != nullptr && s != nullptr) s->release(ctx->thread);
+  ctx->thread = nullptr;
+  Vm* vm = currentVm();
+  if (ctx->ctxRef != LUA_NOREF && vm != nullptr) {
+    luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->ctxRef);
+  }
+  ctx->ctxRef = LUA_NOREF;
+}
+
+}  // namespace
+
+RequestCtx* RequestCtx::find(http::Request& r) noexcept {
+  return static_cast<RequestCtx*>(r.getCtx(luaModule()));
+}
+
+RequestCtx* RequestCtx::of(http::Request& r) noexcept {
+  RequestCtx* c = find(r);
+  if (c != nullptr) return c;
+  c = r.arena.make<RequestCtx>(r);
+  r.setCtx(luaModule(), c);
+  http::addCleanup(r, cleanup, c);
+  return c;
+}
+
+void logThreadError(RequestCtx* ctx, const std::string& msg) {
+  const core::Log& log = ctx != nullptr ? ctx->log() : core::processLog();
+  log.error(core::Level::kError, 0, "lua entry thread aborted: %s", msg.c_str());
+}
+
+RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
+                            void (*onFinish)(EntryThread*, RunStatus) noexcept, EntryThread** out,
+                            int nargs) {
+  Scheduler& s = Scheduler::get();
+  EntryThread* t = s.acquire();
+  t->phase = phase;
+  t->req = ctx;
+  t->owner = ctx;
+  t->onFinish = onFinish;
+  *out = t;
+  std::string err;
+  if (!pushHandler(t->state(), h, codeCache, &err)) {
+    ctx->log().error(core::Level::kError, 0, "%s", err.c_str());
+    return RunStatus::kError;
+  }
+  if (nargs > 0) lua_insert(t->state(), -1 - nargs);
+  ctx->clearExit();
+  RunStatus st = s.run(t, nargs);
+  if (st == RunStatus::kError) logThreadError(ctx, t->error());
+  return st;
+}
+
+void releaseThread(RequestCtx* ctx) noexcept {
+  if (ctx->thread == nullptr) return;
+  EntryThread* t = ctx->thread;
+  ctx->thread = nullptr;
+  Scheduler::get().release(t);
+}
+
+int finishOutput(RequestCtx* ctx) noexcept {
+  http::Request& r = *ctx->r;
+  if (!r.headerSent) {
+    int rc = http::sendHeader(r);
+    if (rc == http::kError) return http::kError;
+  }
+  if (ctx->eofSent) return http::kOk;
+  ctx->eofSent = true;
+  http::Buf* b = http::newBuf(r, {});
+  b->last = (&r == r.main);
+  b->lastInChain = true;
+  return http::output(r, b);
+}
+
+int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
+  http::Request& r = *ctx->r;
+  if (s == RunStatus::kSuspended) return content ? http::kDone : http::kAgain;
+  releaseThread(ctx);
+  // In rewrite/access a finished response is finalized here (the phase
+  // engine would otherwise move on to the next phase).
+  auto done = [&](int rc) {
+    if (content) return rc;
+    http::finalize(r, rc);
+    return http::kDone;
+  };
+  if (s == RunStatus::kError) {
+    return r.headerSent ? http::kError : 500;
+  }
+  if (s == RunStatus::kDone) {
+    if (content || r.headerSent) return done(finishOutput(ctx));
+    return http::kDeclined;
+  }
+  // kExited
+  if (ctx->exec) {
+    ctx->exec = false;
+    int rc = !ctx->execUri.empty() && ctx->execUri[0] == '@'
+                 ? http::namedLocation(r, ctx->execUri)
+                 : http::internalRedirect(r, ctx->execUri, ctx->execArgs);
+    return rc;
+  }
+  if (ctx->uriJump) {
+    ctx->uriJump = false;
+    return http::kDeclined;
+  }
+  int code = ctx->exitCode;
+  if (code == http::kOk) {
+    if (content || r.headerSent) return done(finishOutput(ctx));
+    return http::kDeclined;
+  }
+  if (code == http::kError) return http::kError;
+  if (code == http::kDone) return done(http::kDone);
+  if (code >= 200 && r.headerSent) return done(finishOutput(ctx));
+  if (code >= 100 && code < 300) {
+    r.headersOut.status = code;
+    return done(finishOutput(ctx));
+  }
+  if (code >= 300) return code;
+  return done(finishOutput(ctx));
+}
+
+}  // namespace lunet::lua
