@@ -458,7 +458,9 @@ def machine_info(a):
             return "unknown (%s)" % e
     commit = ""
     try:
-        commit = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
+        # The commit of the tree the Lunet binary was built from (--dirty: with local edits).
+        commit = subprocess.run(["git", "-C", os.path.dirname(a.lunet), "describe", "--always",
+                                 "--dirty", "--exclude", "*"],
                                 capture_output=True, text=True, timeout=10).stdout.strip()
     except Exception:  # noqa: BLE001
         pass
@@ -467,6 +469,7 @@ def machine_info(a):
         "cpu_model": model,
         "mem_total_mb": mem // 1024,
         "kernel": platform.release(),
+        "loadavg_at_start": round(os.getloadavg()[0], 2),
         "lunet": version([a.lunet, "-v"]) if os.path.exists(a.lunet) else "not built",
         "lunet_commit": commit,
         "nginx": version([a.nginx, "-v"]),
@@ -684,10 +687,14 @@ def text_table(data):
 def markdown_table(data):
     head, rows, notes = table_rows(data)
     m = data["machine"]
-    out = ["%s, %s (nproc %s), %s; rounds %d x %ds, %d connections; %s." % (
-        data["date"], m["cpu_model"] or "unknown CPU", m["nproc"], data["command"],
-        data["settings"]["rounds"], data["settings"]["duration_s"],
-        data["settings"]["connections"], data["pinning"]), "",
+    out = ["%s; %s, nproc %s, Linux %s; Lunet %s vs %s + lua-nginx-module; `%s`: "
+           "median of %d alternating rounds x %d s, %d connections, %s; "
+           "load average %.2f at start." % (
+               data["date"], m["cpu_model"] or "unknown CPU", m["nproc"], m["kernel"],
+               m["lunet_commit"] or "?", m["nginx"].replace("nginx version: ", ""),
+               data["command"], data["settings"]["rounds"], data["settings"]["duration_s"],
+               data["settings"]["connections"], data["pinning"],
+               m["loadavg_at_start"]), "",
         "| " + " | ".join(head) + " |",
         "|" + "|".join(["---"] * 2 + ["---:"] * (len(head) - 2)) + "|"]
     out += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in rows]
