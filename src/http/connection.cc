@@ -531,6 +531,10 @@ void processHeader(Connection* c) {
     r->srvConf = srv->level;
     r->locConf = srv->level;
     r->serverName = srv->firstName;
+    LUNET_LOG(r->log, core::Level::kDebug, 0, "http request line: \"%.*s\"",
+              static_cast<int>(r->requestLine.size()), r->requestLine.data());
+    LUNET_LOG(r->log, core::Level::kDebug, 0, "http uri: \"%.*s\"", static_cast<int>(r->uri.size()),
+              r->uri.data());
     r->requestLength = static_cast<int64_t>((c->rest ? c->rest : c->hbuf + c->hlen) - c->hbuf) -
                        static_cast<int64_t>(c->reqStart);
     runPhases(*r);

@@ -655,6 +655,12 @@ void mergeLoc(Engine&, ConfBase* p, ConfBase* ch) {
     c->rootValue.compile(dummy, "html");
   }
   if (!c->types) c->types = pa->types;
+  if (!c->types) {
+    // nginx's built-in types when no types{} is configured anywhere.
+    static std::unordered_map<std::string, std::string> kDefault{
+        {"html", "text/html"}, {"gif", "image/gif"}, {"jpg", "image/jpeg"}};
+    c->types = &kDefault;
+  }
   if (!c->defaultType) c->defaultType = pa->defaultType ? pa->defaultType : "text/plain";
   mergeValue(c->clientMaxBodySize, pa->clientMaxBodySize, int64_t{1024 * 1024});
   mergeValue(c->clientBodyBufferSize, pa->clientBodyBufferSize, int64_t{16384});

@@ -255,6 +255,7 @@ void runLogPhase(Request& r) {
 }  // namespace
 
 void freeRequest(Request* r) noexcept {
+  LUNET_LOG(r->log, core::Level::kDebug, 0, "http close request");
   if (r->main == r && r->srvConf != nullptr && !r->requestLine.empty()) runLogPhase(*r);
   delete r;
 }
@@ -363,6 +364,9 @@ void finishMain(Request& r) {
 }  // namespace
 
 void finalize(Request& r, int rc) noexcept {
+  LUNET_LOG(r.log, core::Level::kDebug, 0, "http finalize request: %d, \"%.*s?%.*s\" a:%d, c:%d",
+            rc, static_cast<int>(r.uri.size()), r.uri.data(), static_cast<int>(r.args.size()),
+            r.args.data(), r.main == &r ? 1 : 0, r.main->count);
   if (rc == kDone || rc == kAgain) return;
   if (r.main != &r) {
     subrequestFinished(r, rc);
