@@ -19,9 +19,8 @@ int handler(http::Request& r) {
   const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
   if (lc == nullptr || !lc->access) return http::kDeclined;
   RequestCtx* ctx = RequestCtx::of(r);
-  EntryThread* t = nullptr;
-  RunStatus s = runRequestHandler(ctx, kAccess, *lc->access, lc->codeCache != 0, onFinish, &t);
-  ctx->thread = t;
+  RunStatus s =
+      runRequestHandler(ctx, kAccess, *lc->access, lc->codeCache != 0, onFinish, &ctx->thread);
   return threadResult(ctx, s, false);
 }
 

@@ -39,9 +39,8 @@ int run(http::Request& r, bool async) {
       return rc;
     }
   }
-  EntryThread* t = nullptr;
-  RunStatus s = runRequestHandler(ctx, kContent, *lc->content, lc->codeCache != 0, onFinish, &t);
-  ctx->thread = t;
+  RunStatus s =
+      runRequestHandler(ctx, kContent, *lc->content, lc->codeCache != 0, onFinish, &ctx->thread);
   int rc = threadResult(ctx, s, true);
   if (async && s != RunStatus::kSuspended) http::finalize(r, rc);
   return rc;

@@ -19,9 +19,8 @@ int handler(http::Request& r) {
   const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
   if (lc == nullptr || !lc->rewrite) return http::kDeclined;
   RequestCtx* ctx = RequestCtx::of(r);
-  EntryThread* t = nullptr;
-  RunStatus s = runRequestHandler(ctx, kRewrite, *lc->rewrite, lc->codeCache != 0, onFinish, &t);
-  ctx->thread = t;
+  RunStatus s =
+      runRequestHandler(ctx, kRewrite, *lc->rewrite, lc->codeCache != 0, onFinish, &ctx->thread);
   return threadResult(ctx, s, false);
 }
 
