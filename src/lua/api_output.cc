@@ -129,7 +129,7 @@ int print(lua_State* L, bool newline, const char* fname) {
   size_t size = newline ? 1 : 0;
   for (int i = 1; i <= n; i++) size += measure(L, i, fname, i, 0);
   if (!r.headerSent) {
-    int rc = http::sendHeader(r);
+    int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
     if (rc == http::kDone || r.headerOnly) {
       lua_pushinteger(L, 1);
@@ -175,7 +175,7 @@ int flush(lua_State* L) {
   bool wait = lua_toboolean(L, 1);
   if (ctx->eofSent) return pushOutputError(L, "seen eof");
   if (!r.headerSent) {
-    int rc = http::sendHeader(r);
+    int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
   }
   http::Buf* b = http::newBuf(r, {});
@@ -215,7 +215,7 @@ int sendHeaders(lua_State* L) {
   RequestCtx* ctx = checkRequest(L);
   http::Request& r = *ctx->r;
   if (r.headerSent) return pushOutputError(L, "header already sent");
-  if (http::sendHeader(r) == http::kError) return pushOutputError(L, "nginx output filter error");
+  if (sendHeaderOnce(ctx) == http::kError) return pushOutputError(L, "nginx output filter error");
   lua_pushinteger(L, 1);
   return 1;
 }

@@ -1,5 +1,6 @@
 #include "lua/request_ctx.h"
 
+#include "http/core_module.h"
 #include "http/phases.h"
 #include "lua/context.h"
 #include "lua/module.h"
@@ -70,10 +71,20 @@ void releaseThread(RequestCtx* ctx) noexcept {
   Scheduler::get().release(t);
 }
 
+int sendHeaderOnce(RequestCtx* ctx) noexcept {
+  http::Request& r = *ctx->r;
+  if (r.headerSent) return http::kOk;
+  if (r.headersOut.contentType.empty()) {
+    const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
+    if (lc == nullptr || lc->useDefaultType != 0) http::setContentType(r);
+  }
+  return http::sendHeader(r);
+}
+
 int finishOutput(RequestCtx* ctx) noexcept {
   http::Request& r = *ctx->r;
   if (!r.headerSent) {
-    int rc = http::sendHeader(r);
+    int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return http::kError;
   }
   if (ctx->eofSent) return http::kOk;

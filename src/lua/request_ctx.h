@@ -78,6 +78,9 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
                             int nargs = 0);
 // Releases ctx->thread.
 void releaseThread(RequestCtx* ctx) noexcept;
+// Sends the response header unless already sent, applying default_type
+// first (lua_use_default_type). Returns an http rc.
+int sendHeaderOnce(RequestCtx* ctx) noexcept;
 // Sends the header (if not yet) and the last buf (if not yet). Returns an
 // http rc for finalize().
 int finishOutput(RequestCtx* ctx) noexcept;
