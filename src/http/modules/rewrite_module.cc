@@ -236,8 +236,13 @@ int doReturn(Request& r, const Op& op) {
     if (op.hasValue) r.headersOut.location = op.value.eval(r);
     return code;
   }
-  if (!op.hasValue)
-    return code >= 300 ? code : (r.headersOut.status = code, r.headersOut.contentLength = 0, kOk);
+  if (!op.hasValue) {
+    if (code >= 300) return code;
+    r.headersOut.status = code;
+    r.headersOut.contentLength = 0;
+    if (code != 204) r.headersOut.contentType = *r.clcf()->defaultType;
+    return kOk;
+  }
   std::string_view text = op.value.eval(r);
   setContentType(r);
   r.headersOut.contentType = *r.clcf()->defaultType;
