@@ -226,13 +226,15 @@ class Server:
                 time.sleep(0.05)
         return "not listening on 127.0.0.1:%d after %.0fs" % (port, timeout)
 
-    def tail_log(self):
-        for name in ("stderr.log", "error.log"):
+    def tail_log(self, *names):
+        for name in names or ("stderr.log", "error.log"):
             try:
                 with open(os.path.join(self.prefix, "logs", name), errors="replace") as f:
                     lines = [l.strip() for l in f if l.strip()]
-                if lines:
-                    return lines[-1][:200]
+                severe = [l for l in lines if re.search(r"\[(error|crit|alert|emerg)\]", l)]
+                if severe or lines:
+                    line = (severe or lines)[-1]
+                    return re.sub(r"^\d{4}/\d\d/\d\d [\d:]+ ", "", line)[:240]
             except OSError:
                 pass
         return "(no log output)"
@@ -611,7 +613,10 @@ def start_and_probe(srv, port, name, workers, static_body):
         status, body = http_get(port, path)
     except OSError as e:
         return "probe: %s" % e
-    return expect(name, status, body, static_body)
+    err = expect(name, status, body, static_body)
+    if err and status >= 500:
+        err = "probe: status %d; error.log: %s" % (status, srv.tail_log("error.log"))
+    return err
 
 
 def fmt_round(m, row):
