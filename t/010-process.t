@@ -122,6 +122,18 @@ my $m = master_pid();
 ok($m, 'pid file written');
 my @kids = children($m);
 is(scalar @kids, 2, 'two workers');
+
+sub cmdline { open my $fh, '<', "/proc/$_[0]/cmdline" or return ''; local $/; my $c = <$fh> // ''; $c =~ s/\0+$//; $c =~ s/\0/ /g; return $c; }
+like(cmdline($m), qr/^(?:lunet|nginx): master process /, 'master process title');
+like(cmdline($kids[0]), qr/^(?:lunet|nginx): worker process/, 'worker process title');
+
+sub uid_of { open my $fh, '<', "/proc/$_[0]/status" or return -1; while (<$fh>) { return $1 if /^Uid:\s+(\d+)/ } return -1; }
+SKIP: {
+    skip 'privilege drop needs root', 2 unless $> == 0;
+    my $nobody = getpwnam('nobody');
+    is(uid_of($m), 0, 'master keeps root');
+    is(uid_of($kids[0]), $nobody, 'workers run as nobody when started as root with no "user"');
+}
 kill 'TERM', $m;
 ok(wait_until(sub { !alive($m) }), 'master exits on TERM');
 ok(!-e "$dir/logs/nginx.pid", 'pid file removed on exit');
