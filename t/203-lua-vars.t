@@ -102,11 +102,11 @@ GET /t?a=3&b=4
 
 
 
-=== TEST 7: set_by_lua value used by echo
+=== TEST 7: set_by_lua value used by return
 --- config
     location /t {
         set_by_lua_block $v { return "from lua" }
-        echo $v;
+        return 200 "$v\n";
     }
 --- request
 GET /t
@@ -119,7 +119,7 @@ from lua
 --- config
     location /t {
         set_by_lua_block $v { ngx.sleep(0.1) return 1 }
-        echo $v;
+        return 200 "$v\n";
     }
 --- request
 GET /t

@@ -145,7 +145,10 @@ int print(lua_State* L, bool newline, const char* fname) {
   for (int i = 1; i <= n; i++) p = copyOut(L, i, p);
   if (newline) *p++ = '\n';
   int rc = http::output(r, http::newBuf(r, {buf, size}));
-  if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
+  if (rc == http::kError) {
+    ctx->outputFailed = true;
+    return pushOutputError(L, "nginx output filter error");
+  }
   lua_pushinteger(L, 1);
   return 1;
 }

@@ -73,6 +73,8 @@ const char* phaseContextName(uint32_t phase) {
 void checkPhase(lua_State* L, uint32_t allowed) {
   uint32_t p = gCurrent.phase;
   if ((p & allowed) != 0) return;
+  // init_by_lua has no (fake) request at all, unlike the other phases.
+  if (p == kInit || p == kNone) luaL_error(L, "no request found");
   luaL_error(L, "API disabled in the context of %s", phaseContextName(p));
 }
 

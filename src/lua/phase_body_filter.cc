@@ -20,6 +20,7 @@ int filter(http::Request& r, http::Buf* in) {
   const LuaLocConf* lc = r.locConf != nullptr ? r.loc<LuaLocConf>(luaModule()) : nullptr;
   if (lc == nullptr || !lc->bodyFilter || in == nullptr) return gNext(r, in);
   RequestCtx* ctx = RequestCtx::of(r);
+  if (ctx->filterFailed) return gNext(r, in);
 
   // Flatten the chain into one piece of memory.
   size_t total = 0;
@@ -57,13 +58,13 @@ int filter(http::Request& r, http::Buf* in) {
   ctx->bodyEof = last || lastInChain;
   ctx->bodyChunkChanged = false;
 
-  RequestCtx::ExitState saved = ctx->saveExit();
   EntryThread* t = nullptr;
-  RunStatus s =
-      runRequestHandler(ctx, kBodyFilter, *lc->bodyFilter, lc->codeCache != 0, nullptr, &t);
+  RunStatus s = runSyncHandler(ctx, kBodyFilter, *lc->bodyFilter, lc->codeCache != 0, &t);
   Scheduler::get().release(t);
-  ctx->restoreExit(saved);
-  if (s == RunStatus::kError || s == RunStatus::kSuspended) return http::kError;
+  if (s == RunStatus::kError) {
+    ctx->filterFailed = true;
+    return http::kError;
+  }
 
   bool eof = ctx->bodyEof;
   if (!ctx->bodyChunkChanged && eof == (last || lastInChain)) return gNext(r, in);

@@ -15,15 +15,15 @@ int filter(http::Request& r) {
   const LuaLocConf* lc = r.locConf != nullptr ? r.loc<LuaLocConf>(luaModule()) : nullptr;
   if (lc == nullptr || !lc->headerFilter) return gNext(r);
   RequestCtx* ctx = RequestCtx::of(r);
-  RequestCtx::ExitState saved = ctx->saveExit();
+  // After a failure the error response must not run into the same error.
+  if (ctx->filterFailed) return gNext(r);
   EntryThread* t = nullptr;
-  RunStatus s =
-      runRequestHandler(ctx, kHeaderFilter, *lc->headerFilter, lc->codeCache != 0, nullptr, &t);
+  RunStatus s = runSyncHandler(ctx, kHeaderFilter, *lc->headerFilter, lc->codeCache != 0, &t);
   Scheduler::get().release(t);
-  bool failed = s == RunStatus::kError || s == RunStatus::kSuspended ||
-                (s == RunStatus::kExited && ctx->exitCode == http::kError);
-  ctx->restoreExit(saved);
-  if (failed) return http::kError;
+  if (s == RunStatus::kError) {
+    ctx->filterFailed = true;
+    return http::kError;
+  }
   return gNext(r);
 }
 

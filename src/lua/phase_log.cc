@@ -14,7 +14,7 @@ int handler(http::Request& r) {
   if (lc == nullptr || !lc->log) return http::kOk;
   RequestCtx* ctx = RequestCtx::of(r);
   EntryThread* t = nullptr;
-  runRequestHandler(ctx, kLog, *lc->log, lc->codeCache != 0, nullptr, &t);
+  runSyncHandler(ctx, kLog, *lc->log, lc->codeCache != 0, &t);
   Scheduler::get().release(t);
   return http::kOk;
 }

@@ -22,7 +22,7 @@ int handler(http::Request& r) {
     ctx->setArgs = args;
     ctx->nsetArgs = static_cast<int>(h->args.size());
     EntryThread* t = nullptr;
-    RunStatus s = runRequestHandler(ctx, kSet, *h, lc->codeCache != 0, nullptr, &t);
+    RunStatus s = runSyncHandler(ctx, kSet, *h, lc->codeCache != 0, &t);
     ctx->setArgs = nullptr;
     ctx->nsetArgs = 0;
     if (s != RunStatus::kDone) {

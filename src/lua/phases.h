@@ -26,5 +26,10 @@ void runExitWorker();
 // Logs "lua entry thread aborted: runtime error: ..." (or the compile
 // error) for the request's log at [error].
 void logThreadError(RequestCtx* ctx, const std::string& msg);
+// Runs `h` to completion in phase `phase` (set, header/body filter, log):
+// yields are not allowed there. Logs "failed to run <phase>: ..." on error.
+// Returns the status; results stay on (*out)->state() until released.
+RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, struct LuaHandler& h, bool codeCache,
+                         EntryThread** out);
 
 }  // namespace lunet::lua

@@ -64,6 +64,37 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
   return st;
 }
 
+RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
+                         EntryThread** out) {
+  Scheduler& s = Scheduler::get();
+  EntryThread* t = s.acquire();
+  t->phase = phase;
+  t->req = ctx;
+  t->owner = ctx;
+  *out = t;
+  std::string err;
+  if (!pushHandler(t->state(), h, codeCache, &err)) {
+    ctx->log().error(core::Level::kError, 0, "failed to load %s: %s", phaseContextName(phase),
+                     err.c_str());
+    return RunStatus::kError;
+  }
+  RequestCtx::ExitState saved = ctx->saveExit();
+  ctx->clearExit();
+  RunStatus st = s.run(t, 0);
+  if (st == RunStatus::kError) {
+    ctx->log().error(core::Level::kError, 0, "failed to run %s: %s", phaseContextName(phase),
+                     t->plainError().c_str());
+  } else if (st == RunStatus::kSuspended) {
+    ctx->log().error(core::Level::kError, 0, "failed to run %s: attempt to yield",
+                     phaseContextName(phase));
+    st = RunStatus::kError;
+  } else if (st == RunStatus::kExited && ctx->exitCode == http::kError) {
+    st = RunStatus::kError;
+  }
+  ctx->restoreExit(saved);
+  return st;
+}
+
 void releaseThread(RequestCtx* ctx) noexcept {
   if (ctx->thread == nullptr) return;
   EntryThread* t = ctx->thread;
@@ -78,7 +109,9 @@ int sendHeaderOnce(RequestCtx* ctx) noexcept {
     const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
     if (lc == nullptr || lc->useDefaultType != 0) http::setContentType(r);
   }
-  return http::sendHeader(r);
+  int rc = http::sendHeader(r);
+  if (rc == http::kError) ctx->outputFailed = true;
+  return rc;
 }
 
 int finishOutput(RequestCtx* ctx) noexcept {
@@ -92,7 +125,9 @@ int finishOutput(RequestCtx* ctx) noexcept {
   http::Buf* b = http::newBuf(r, {});
   b->last = (&r == r.main);
   b->lastInChain = true;
-  return http::output(r, b);
+  int rc = http::output(r, b);
+  if (rc == http::kError) ctx->outputFailed = true;
+  return rc;
 }
 
 int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
@@ -109,6 +144,7 @@ int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
   if (s == RunStatus::kError) {
     return r.headerSent ? http::kError : 500;
   }
+  if (ctx->outputFailed) return done(http::kError);
   if (s == RunStatus::kDone) {
     if (content || r.headerSent) return done(finishOutput(ctx));
     return http::kDeclined;

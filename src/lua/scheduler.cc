@@ -244,6 +244,9 @@ void Scheduler::setError(EntryThread* t, lua_State* co) noexcept {
   if (v.substr(0, kHead.size()) == kHead) v.remove_prefix(kHead.size());
   t->error_.append("\nstack traceback:\ncoroutine 0:");
   t->error_.append(v);
+  t->plainError_.assign(msg != nullptr ? msg : "unknown reason");
+  t->plainError_.append("\nstack traceback:");
+  t->plainError_.append(v);
   lua_pop(L_, 1);
 }
 
@@ -285,6 +288,7 @@ void Scheduler::release(EntryThread* t) noexcept {
     }
   }
   t->error_.clear();
+  t->plainError_.clear();
   t->onFinish = nullptr;
   t->owner = nullptr;
   t->req = nullptr;

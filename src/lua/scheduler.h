@@ -81,7 +81,12 @@ class EntryThread {
   // The coroutine blocked in a yielding API (push its results here).
   lua_State* waitingState() const { return waiting_ != nullptr ? waiting_->co : nullptr; }
   bool suspended() const { return waiting_ != nullptr; }
+  // "runtime error: MSG\nstack traceback:\ncoroutine 0:\n\t..." (entry
+  // threads, as OpenResty logs them after "lua entry thread aborted: ").
   const std::string& error() const { return error_; }
+  // "MSG\nstack traceback:\n\t..." (as logged by the pcall-style phases:
+  // "failed to run header_filter_by_lua*: ").
+  const std::string& plainError() const { return plainError_; }
 
   // Context restored on every resume.
   uint32_t phase = 0;
@@ -104,6 +109,7 @@ class EntryThread {
   Coroutine* waiting_ = nullptr;
   Wait* wait_ = nullptr;
   std::string error_;
+  std::string plainError_;
   event::UvHandle<uv_timer_t> timer_;
   Wait timerWait_;
   bool inPool_ = false;

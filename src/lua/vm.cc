@@ -36,17 +36,20 @@ int embeddedSearcher(lua_State* L) {
 }
 
 // Warns about globals written from request handlers (OpenResty's wording).
+// The ngx.log call sits on line 12, as in OpenResty, so the log line reads
+// "[lua] _G write guard:12: __newindex(): writing a global ...".
 const char kWriteGuard[] =
-    "local getmetatable, setmetatable, rawset, tostring = "
-    "getmetatable, setmetatable, rawset, tostring\n"
-    "local traceback = debug.traceback\n"
-    "local ngx = ngx\n"
+    "local getmetatable, setmetatable, rawset, tostring =\n"
+    "      getmetatable, setmetatable, rawset, tostring\n"
+    "local traceback, ngx = debug.traceback, ngx\n"
     "local mt = getmetatable(_G) or {}\n"
     "if mt.__newindex then return end\n"
     "mt.__newindex = function(tb, key, value)\n"
     "  rawset(tb, key, value)\n"
     "  local phase = ngx.get_phase()\n"
-    "  if phase == 'init' or phase == 'init_worker' or phase == 'exit_worker' then return end\n"
+    "  if phase == 'init' or phase == 'init_worker' or phase == 'exit_worker' then\n"
+    "    return\n"
+    "  end\n"
     "  ngx.log(ngx.WARN, \"writing a global Lua variable ('\", tostring(key),\n"
     "          \"') which may lead to race conditions between concurrent requests, so prefer \"\n"
     "          .. \"the use of 'local' variables\", traceback('', 2))\n"
