@@ -793,10 +793,10 @@ void shutdownConnections() noexcept {
   for (Connection* c = gAll; c != nullptr;) {
     Connection* next = c->next;
     c->shuttingDown = true;
-    if (c->state == ConnState::kIdle ||
-        (c->state == ConnState::kHeader && c->hlen == 0 && c->req == nullptr)) {
-      closeConnection(c);
-    }
+    // Only keep-alive connections between requests are closed, as nginx
+    // does. A freshly accepted connection may already hold a request in the
+    // socket buffer: it is served (without keep-alive) or times out.
+    if (c->state == ConnState::kIdle) closeConnection(c);
     c = next;
   }
 }
@@ -943,20 +943,24 @@ void requestDone(Connection* c) noexcept {
   bool linger =
       !keep && (c->linger || (!c->messageDone && lingerClose != 0)) && !c->error && !c->eof;
   if (lingerClose == 2 && !keep && !c->error && !c->eof) linger = true;
+  // Copy pipelined bytes out before the request (whose header slices point
+  // into hbuf and whose body buffers may hold them) is freed.
   char* saved = nullptr;
+  size_t savedCap = 0;
   if (restLen > 0) {
-    size_t need = restLen;
-    size_t cap = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
-    if (cap < need) cap = need;
-    saved = static_cast<char*>(std::malloc(cap > need ? cap : need));
+    savedCap = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
+    if (savedCap < restLen) savedCap = restLen;
+    saved = static_cast<char*>(std::malloc(savedCap));
     if (!saved) std::abort();
     std::memcpy(saved, rest, restLen);
-    std::free(c->hbuf);
-    c->hbuf = saved;
-    c->hcap = cap;
   }
   c->req = nullptr;
   freeRequest(r);
+  if (saved != nullptr) {
+    std::free(c->hbuf);
+    c->hbuf = saved;
+    c->hcap = savedCap;
+  }
   c->rest = nullptr;
   c->restLen = 0;
   if (!keep) {

@@ -873,12 +873,12 @@ std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve) noexc
   size_t total = pfx.size() + root.size() + uri.size() + reserve + 1;
   char* p = static_cast<char*>(r.arena.alloc(total, 1));
   char* o = p;
-  std::memcpy(o, pfx.data(), pfx.size());
+  if (!pfx.empty()) std::memcpy(o, pfx.data(), pfx.size());
   o += pfx.size();
-  std::memcpy(o, root.data(), root.size());
+  if (!root.empty()) std::memcpy(o, root.data(), root.size());
   o += root.size();
   *rootLen = static_cast<size_t>(o - p);
-  std::memcpy(o, uri.data(), uri.size());
+  if (!uri.empty()) std::memcpy(o, uri.data(), uri.size());
   o += uri.size();
   *o = '\0';
   return {p, static_cast<size_t>(o - p)};

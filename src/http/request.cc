@@ -481,11 +481,11 @@ void onDrained(Request& r, void (*fn)(Request& r, void* data), void* data) noexc
 namespace {
 
 int appendHeaderLine(char*& p, std::string_view name, std::string_view value) {
-  std::memcpy(p, name.data(), name.size());
+  if (!name.empty()) std::memcpy(p, name.data(), name.size());
   p += name.size();
   *p++ = ':';
   *p++ = ' ';
-  std::memcpy(p, value.data(), value.size());
+  if (!value.empty()) std::memcpy(p, value.data(), value.size());
   p += value.size();
   *p++ = '\r';
   *p++ = '\n';
@@ -528,14 +528,14 @@ int headerFilterBottom(Request& r) noexcept {
   char* p = buf;
   p += std::snprintf(p, 32, "HTTP/1.1 ");
   if (!h.statusLine.empty()) {
-    std::memcpy(p, h.statusLine.data(), h.statusLine.size());
+    if (!h.statusLine.empty()) std::memcpy(p, h.statusLine.data(), h.statusLine.size());
     p += h.statusLine.size();
   } else {
     std::string_view reason = reasonPhrase(st);
     p += std::snprintf(p, 8, "%03d", st);
     if (!reason.empty()) {
       *p++ = ' ';
-      std::memcpy(p, reason.data(), reason.size());
+      if (!reason.empty()) std::memcpy(p, reason.data(), reason.size());
       p += reason.size();
     } else {
       *p++ = ' ';
@@ -551,12 +551,12 @@ int headerFilterBottom(Request& r) noexcept {
   if (!h.contentType.empty()) {
     std::memcpy(p, "Content-Type: ", 14);
     p += 14;
-    std::memcpy(p, h.contentType.data(), h.contentType.size());
+    if (!h.contentType.empty()) std::memcpy(p, h.contentType.data(), h.contentType.size());
     p += h.contentType.size();
     if (!h.charset.empty()) {
       std::memcpy(p, "; charset=", 10);
       p += 10;
-      std::memcpy(p, h.charset.data(), h.charset.size());
+      if (!h.charset.empty()) std::memcpy(p, h.charset.data(), h.charset.size());
       p += h.charset.size();
     }
     *p++ = '\r';
@@ -581,13 +581,13 @@ int headerFilterBottom(Request& r) noexcept {
                                   : r.headersIn.server;
       if (host.empty()) host = r.cscf()->firstName;
       if (host.empty()) host = r.conn->localText;
-      std::memcpy(p, host.data(), host.size());
+      if (!host.empty()) std::memcpy(p, host.data(), host.size());
       p += host.size();
       if (clcf->portInRedirect != 0 && r.conn->localPort != 80) {
         p += std::snprintf(p, 8, ":%u", r.conn->localPort);
       }
     }
-    std::memcpy(p, loc.data(), loc.size());
+    if (!loc.empty()) std::memcpy(p, loc.data(), loc.size());
     p += loc.size();
     *p++ = '\r';
     *p++ = '\n';

@@ -255,7 +255,7 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
       char* p = static_cast<char*>(r.arena.alloc(total + 1, 1));
       size_t off = 0;
       for (Buf* x = b->bufs; x; x = x->next) {
-        std::memcpy(p + off, x->data.data(), x->data.size());
+        if (!x->data.empty()) std::memcpy(p + off, x->data.data(), x->data.size());
         off += x->data.size();
       }
       set(o, {p, total});
@@ -313,7 +313,7 @@ void httpGet(Request& r, std::string_view name, VarValue* o, uintptr_t) {
         p[off++] = ' ';
       }
     }
-    std::memcpy(p + off, x.value.data(), x.value.size());
+    if (!x.value.empty()) std::memcpy(p + off, x.value.data(), x.value.size());
     off += x.value.size();
   }
   set(o, {p, off});
@@ -647,7 +647,7 @@ std::string_view ComplexValue::eval(Request& r) const noexcept {
   char* out = static_cast<char*>(r.arena.alloc(total + 1, 1));
   size_t off = 0;
   for (size_t k = 0; k < n; k++) {
-    std::memcpy(out + off, vals[k].data(), vals[k].size());
+    if (!vals[k].empty()) std::memcpy(out + off, vals[k].data(), vals[k].size());
     off += vals[k].size();
   }
   out[off] = '\0';
