@@ -45,7 +45,15 @@ CONF
     close $fh;
 }
 
-sub lunet { my @a = @_; return system($bin, '-p', "$dir/", '-c', "$dir/conf/nginx.conf", @a) >> 8; }
+sub lunet {
+    my @a = @_;
+    # The expected failure of the last "-s stop" prints to stderr: keep it quiet.
+    open my $saved, '>&', \*STDERR or die;
+    open STDERR, '>', '/dev/null' or die;
+    my $rc = system($bin, '-p', "$dir/", '-c', "$dir/conf/nginx.conf", @a) >> 8;
+    open STDERR, '>&', $saved or die;
+    return $rc;
+}
 
 sub get {
     my ($path) = @_;

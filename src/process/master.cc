@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <vector>
 
@@ -136,7 +137,9 @@ bool spawn(Master& m, int id, bool privileged) {
       closeListeningSockets(c);
     }
     int rc = runWorkerLoop(c, privileged ? -1 : id, false, privileged);
-    ::_exit(rc);
+    // exit(), not _exit(): a worker that drained its loop exits like a
+    // normal program, so sanitizer builds check it for leaks.
+    std::exit(rc);
   }
   log.error(core::Level::kNotice, 0, "start %s %d",
             privileged ? "privileged agent process" : "worker process", static_cast<int>(pid));
