@@ -102,11 +102,11 @@ GET /t?a=3&b=4
 
 
 
-=== TEST 7: set_by_lua value used by return
+=== TEST 7: set_by_lua value read by content_by_lua
 --- config
     location /t {
         set_by_lua_block $v { return "from lua" }
-        return 200 "$v\n";
+        content_by_lua_block { ngx.say(ngx.var.v) }
     }
 --- request
 GET /t
@@ -119,7 +119,7 @@ from lua
 --- config
     location /t {
         set_by_lua_block $v { ngx.sleep(0.1) return 1 }
-        return 200 "$v\n";
+        content_by_lua_block { ngx.say(ngx.var.v) }
     }
 --- request
 GET /t

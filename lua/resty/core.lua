@@ -1,10 +1,13 @@
--- lua-resty-core compatibility: in Lunet the FFI-based API is built in and
--- loaded with the VM, so `require "resty.core"` is a no-op that returns a
--- table like lua-resty-core's.
+-- lua-resty-core compatibility. Lunet loads this module when it creates the
+-- VM: it switches the hot paths of the ngx API to LuaJIT FFI (the files
+-- under resty/core/). A later `require "resty.core"` is therefore a no-op
+-- returning this table, as with lua-resty-core.
 local base = require "resty.core.base"
 
-local _M = {
+require "resty.core.var"
+require "resty.core.response"
+require "resty.core.request"
+
+return {
     version = base.version,
 }
-
-return _M

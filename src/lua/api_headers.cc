@@ -100,10 +100,61 @@ int headerIndex(lua_State* L) {
   return count > 0 ? 1 : 0;
 }
 
-std::string_view valueAt(lua_State* L, int idx, http::Request& r) {
-  size_t len = 0;
-  const char* v = lua_tolstring(L, idx, &len);
-  return r.arena.dup({v, len});
+// Sets response header `name` to values[0..n) (n == 0: clears it).
+// Returns kFfiOk, or kFfiError with *err (a static or arena string).
+int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* values, size_t n,
+              const char** err) noexcept {
+  http::Request& r = *ctx->r;
+  if (r.headerSent && current().phase != kHeaderFilter) {
+    ctx->log().error(core::Level::kError, 0,
+                     "attempt to set ngx.header.HEADER after sending out response headers");
+    return kFfiOk;
+  }
+  http::HeadersOut& h = r.headersOut;
+  bool clear = n == 0;
+  // Single-valued headers keep the last value of a table.
+  std::string_view single = clear ? std::string_view() : values[n - 1];
+  if (http::ieq(name, "Content-Type")) {
+    h.contentType = single;
+    h.charset = {};
+    return kFfiOk;
+  }
+  if (http::ieq(name, "Content-Length")) {
+    h.list.remove("Content-Length");
+    if (clear) {
+      h.contentLength = -1;
+      return kFfiOk;
+    }
+    int64_t v = 0;
+    for (char c : single) {
+      if (c < '0' || c > '9') {
+        *err = "invalid Content-Length";
+        return kFfiError;
+      }
+      v = v * 10 + (c - '0');
+    }
+    h.contentLength = v;
+    return kFfiOk;
+  }
+  if (http::ieq(name, "Location")) {
+    h.list.remove("Location");
+    h.location = single;
+    return kFfiOk;
+  }
+  if (http::ieq(name, "Last-Modified")) {
+    h.list.remove("Last-Modified");
+    h.lastModified = -1;
+    if (clear) return kFfiOk;
+    time_t t = core::parseHttpTime(single);
+    if (t != -1) {
+      h.lastModified = t;
+      return kFfiOk;
+    }
+  }
+  if (http::ieq(name, "ETag")) h.etag = {};
+  h.list.remove(name);
+  for (size_t i = 0; i < n; i++) h.list.add(r.arena, name, values[i]);
+  return kFfiOk;
 }
 
 int headerNewIndex(lua_State* L) {
@@ -112,87 +163,48 @@ int headerNewIndex(lua_State* L) {
   size_t len = 0;
   const char* k = luaL_checklstring(L, 2, &len);
   http::Request& r = *ctx->r;
-  if (r.headerSent && current().phase != kHeaderFilter) {
-    ctx->log().error(core::Level::kError, 0,
-                     "attempt to set ngx.header.HEADER after sending out response headers");
-    return 0;
-  }
-  int vt = lua_type(L, 3);
-  if (vt != LUA_TNIL && vt != LUA_TSTRING && vt != LUA_TNUMBER && vt != LUA_TTABLE &&
-      vt != LUA_TBOOLEAN) {
-    return luaL_error(L, "bad argument #3 to '__newindex' (string, number, or table expected)");
-  }
-  std::string_view name = headerName(ctx, k, len);
-  http::HeadersOut& h = r.headersOut;
-  bool clear = vt == LUA_TNIL || (vt == LUA_TTABLE && lua_objlen(L, 3) == 0);
-  // The last value of a table is what single-valued headers keep.
-  int single = 3;
-  if (vt == LUA_TTABLE && !clear) {
-    lua_rawgeti(L, 3, static_cast<int>(lua_objlen(L, 3)));
-    single = lua_gettop(L);
-  }
-  if (http::ieq(name, "Content-Type")) {
-    h.contentType = clear ? std::string_view() : valueAt(L, single, r);
-    h.charset = {};
-    return 0;
-  }
-  if (http::ieq(name, "Content-Length")) {
-    h.list.remove("Content-Length");
-    if (clear) {
-      h.contentLength = -1;
-      return 0;
+  std::string_view* values = nullptr;
+  size_t n = 0;
+  switch (lua_type(L, 3)) {
+    case LUA_TNIL:
+      break;
+    case LUA_TBOOLEAN:
+      values = r.arena.array<std::string_view>(1);
+      values[0] = lua_toboolean(L, 3) ? "true" : "false";
+      n = 1;
+      break;
+    case LUA_TSTRING:
+    case LUA_TNUMBER: {
+      size_t vl = 0;
+      const char* v = lua_tolstring(L, 3, &vl);
+      values = r.arena.array<std::string_view>(1);
+      values[0] = r.arena.dup({v, vl});
+      n = 1;
+      break;
     }
-    size_t vl = 0;
-    const char* v = lua_tolstring(L, single, &vl);
-    int64_t n = 0;
-    for (size_t i = 0; i < vl; i++) {
-      if (v[i] < '0' || v[i] > '9') return luaL_error(L, "invalid Content-Length");
-      n = n * 10 + (v[i] - '0');
-    }
-    h.contentLength = n;
-    return 0;
-  }
-  if (http::ieq(name, "Location")) {
-    h.list.remove("Location");
-    h.location = clear ? std::string_view() : valueAt(L, single, r);
-    return 0;
-  }
-  if (http::ieq(name, "Last-Modified")) {
-    h.list.remove("Last-Modified");
-    if (clear) {
-      h.lastModified = -1;
-      return 0;
-    }
-    size_t vl = 0;
-    const char* v = lua_tolstring(L, single, &vl);
-    time_t t = core::parseHttpTime({v, vl});
-    if (t != -1) {
-      h.lastModified = t;
-      return 0;
-    }
-    h.lastModified = -1;
-  }
-  if (http::ieq(name, "ETag")) h.etag = {};
-  h.list.remove(name);
-  if (clear) return 0;
-  if (vt == LUA_TTABLE) {
-    int n = static_cast<int>(lua_objlen(L, 3));
-    for (int i = 1; i <= n; i++) {
-      lua_rawgeti(L, 3, i);
-      if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
-        return luaL_error(L, "attempt to set ngx.header.%s to a table containing a %s", k,
-                          luaL_typename(L, -1));
+    case LUA_TTABLE: {
+      n = lua_objlen(L, 3);
+      values = r.arena.array<std::string_view>(n + 1);
+      for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, 3, static_cast<int>(i + 1));
+        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
+          return luaL_error(L, "attempt to set ngx.header.%s to a table containing a %s", k,
+                            luaL_typename(L, -1));
+        }
+        size_t vl = 0;
+        const char* v = lua_tolstring(L, -1, &vl);
+        values[i] = r.arena.dup({v, vl});
+        lua_pop(L, 1);
       }
-      h.list.add(r.arena, name, valueAt(L, -1, r));
-      lua_pop(L, 1);
+      break;
     }
-    return 0;
+    default:
+      return luaL_error(L, "bad argument #3 to '__newindex' (string, number, or table expected)");
   }
-  if (vt == LUA_TBOOLEAN) {
-    h.list.add(r.arena, name, lua_toboolean(L, 3) ? "true" : "false");
-    return 0;
+  const char* err = nullptr;
+  if (setHeader(ctx, headerName(ctx, k, len), values, n, &err) != kFfiOk) {
+    return luaL_error(L, "%s", err);
   }
-  h.list.add(r.arena, name, valueAt(L, 3, r));
   return 0;
 }
 
@@ -312,6 +324,22 @@ const char kNormIndex[] =
 }  // namespace
 
 int headersNormalizingMeta() { return gNormMetaRef; }
+
+// ---- FFI (lua/resty/core/response.lua) ----
+
+extern "C" int lunet_ffi_header_set(const char* name, size_t len, const char* value, size_t vlen,
+                                    int isNil, const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  int rc = ffiCheck(kWritePhases, &ctx, err);
+  if (rc != kFfiOk) return rc;
+  http::Request& r = *ctx->r;
+  std::string_view* values = nullptr;
+  if (!isNil) {
+    values = r.arena.array<std::string_view>(1);
+    values[0] = r.arena.dup({value, vlen});
+  }
+  return setHeader(ctx, headerName(ctx, name, len), values, isNil ? 0 : 1, err);
+}
 
 void injectHeadersApi(lua_State* L) {
   if (luaL_loadbuffer(L, kNormIndex, sizeof(kNormIndex) - 1, "=ngx.headers") == 0 &&

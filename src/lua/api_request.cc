@@ -370,6 +370,60 @@ int isInternal(lua_State* L) {
 
 }  // namespace
 
+// ---- FFI (lua/resty/core/request.lua) ----
+
+struct FfiTableElt {
+  const char* key;
+  size_t keyLen;
+  const char* value;
+  size_t valueLen;
+};
+
+extern "C" int lunet_ffi_req_get_headers_count(int max, int* truncated, const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  int rc = ffiCheck(kReadPhases, &ctx, err);
+  if (rc != kFfiOk) return rc;
+  int n = 0;
+  *truncated = 0;
+  for (const http::Header& h : ctx->r->headersIn.list.all()) {
+    if (h.hash == 0) continue;
+    if (max > 0 && n >= max) {
+      *truncated = 1;
+      break;
+    }
+    n++;
+  }
+  return n;
+}
+
+extern "C" int lunet_ffi_req_get_headers(FfiTableElt* out, int count, int raw,
+                                         const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  int rc = ffiCheck(kReadPhases, &ctx, err);
+  if (rc != kFfiOk) return rc;
+  http::Request& r = *ctx->r;
+  int i = 0;
+  for (const http::Header& h : r.headersIn.list.all()) {
+    if (h.hash == 0) continue;
+    if (i >= count) break;
+    FfiTableElt& e = out[i++];
+    if (raw) {
+      e.key = h.name.data();
+    } else {
+      char* p = static_cast<char*>(r.arena.alloc(h.name.size(), 1));
+      for (size_t j = 0; j < h.name.size(); j++) {
+        char c = h.name[j];
+        p[j] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+      }
+      e.key = p;
+    }
+    e.keyLen = h.name.size();
+    e.value = h.value.data();
+    e.valueLen = h.value.size();
+  }
+  return i;
+}
+
 void injectRequestApi(lua_State* L) {
   const luaL_Reg fns[] = {{"get_method", getMethod},
                           {"set_method", setMethod},

@@ -1,5 +1,7 @@
 // ngx.var.NAME (read any variable, write `set`-able ones) and ngx.var[N]
 // (regex captures).
+#include <cstring>
+
 #include "http/variables.h"
 #include "lua/api.h"
 #include "lua/context.h"
@@ -72,6 +74,48 @@ int varNewIndex(lua_State* L) {
 }
 
 }  // namespace
+
+// ---- FFI (lua/resty/core/var.lua) ----
+
+extern "C" int lunet_ffi_var_get(const char* name, size_t len, const char** value, size_t* vlen,
+                                 const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  int rc = ffiCheck(kRequestPhases, &ctx, err);
+  if (rc != kFfiOk) return rc;
+  http::Request& r = *ctx->r;
+  http::VarValue v = http::getVariable(r, lowerName(r, name, len));
+  if (v.notFound) return kFfiDeclined;
+  *value = v.data.data();
+  *vlen = v.data.size();
+  return kFfiOk;
+}
+
+extern "C" int lunet_ffi_var_set(const char* name, size_t len, const char* value, size_t vlen,
+                                 int isNil, const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  int rc = ffiCheck(kRequestPhases, &ctx, err);
+  if (rc != kFfiOk) return rc;
+  http::Request& r = *ctx->r;
+  std::string_view v = isNil ? std::string_view() : r.arena.dup({value, vlen});
+  std::string_view n = lowerName(r, name, len);
+  if (http::setVariable(r, n, v)) return kFfiOk;
+  static constexpr std::string_view kA = "variable \"";
+  static constexpr std::string_view kB =
+      "\" not found for writing; maybe it is a built-in variable that is not changeable or you "
+      "forgot to use \"set $";
+  static constexpr std::string_view kC = " '';\" in the config file to define it first";
+  size_t total = kA.size() + len + kB.size() + len + kC.size() + 1;
+  char* p = static_cast<char*>(r.arena.alloc(total, 1));
+  char* q = p;
+  for (std::string_view part :
+       {kA, std::string_view(name, len), kB, std::string_view(name, len), kC}) {
+    std::memcpy(q, part.data(), part.size());
+    q += part.size();
+  }
+  *q = '\0';
+  *err = p;
+  return kFfiError;
+}
 
 void injectVarApi(lua_State* L) {
   lua_newtable(L);

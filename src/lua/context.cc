@@ -78,6 +78,40 @@ void checkPhase(lua_State* L, uint32_t allowed) {
   luaL_error(L, "API disabled in the context of %s", phaseContextName(p));
 }
 
+int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept {
+  // "API disabled in the context of X", built once per phase.
+  static const char* const kDisabled[] = {
+      "API disabled in the context of init_by_lua*",
+      "API disabled in the context of init_worker_by_lua*",
+      "API disabled in the context of set_by_lua*",
+      "API disabled in the context of rewrite_by_lua*",
+      "API disabled in the context of access_by_lua*",
+      "API disabled in the context of content_by_lua*",
+      "API disabled in the context of header_filter_by_lua*",
+      "API disabled in the context of body_filter_by_lua*",
+      "API disabled in the context of log_by_lua*",
+      "API disabled in the context of ngx.timer",
+      "API disabled in the context of balancer_by_lua*",
+      "API disabled in the context of exit_worker_by_lua*",
+  };
+  uint32_t p = gCurrent.phase;
+  if (p == kInit || p == kNone) {
+    *err = "no request found";
+    return kFfiNoReqCtx;
+  }
+  if ((p & allowed) == 0) {
+    int bit = __builtin_ctz(p);
+    *err = bit < 12 ? kDisabled[bit] : "API disabled in the context of (unknown)";
+    return kFfiBadContext;
+  }
+  if (gCurrent.req == nullptr) {
+    *err = "no request found";
+    return kFfiNoReqCtx;
+  }
+  *ctx = gCurrent.req;
+  return kFfiOk;
+}
+
 RequestCtx* checkRequest(lua_State* L) {
   if (gCurrent.req == nullptr) luaL_error(L, "no request found");
   return gCurrent.req;

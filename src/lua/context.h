@@ -73,4 +73,15 @@ void checkPhase(lua_State* L, uint32_t allowed);
 // The request of the running code; raises "no request found" without one.
 RequestCtx* checkRequest(lua_State* L);
 
+// FFI return codes (as lua-resty-core's FFI_* in resty.core.base).
+inline constexpr int kFfiOk = 0;
+inline constexpr int kFfiError = -1;
+inline constexpr int kFfiDeclined = -5;
+inline constexpr int kFfiNoReqCtx = -100;
+inline constexpr int kFfiBadContext = -101;
+
+// The FFI form of checkPhase + checkRequest: returns kFfiOk with *ctx set,
+// or an error code with *err pointing at a static message.
+int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept;
+
 }  // namespace lunet::lua

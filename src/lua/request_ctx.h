@@ -36,8 +36,9 @@ class RequestCtx {
 
   bool eofSent = false;
   bool filterFailed = false;
-  bool outputFailed = false;  // the filter chain returned an error     // a Lua header/body filter raised: pass through
-  bool waitingBody = false;      // ngx.req.read_body() suspended
+  bool outputFailed = false;  // the filter chain returned an error     // a Lua header/body filter
+                              // raised: pass through
+  bool waitingBody = false;   // ngx.req.read_body() suspended
   bool waitingNeedBody = false;  // lua_need_request_body before content
   bool waitingFlush = false;
 
