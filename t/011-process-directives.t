@@ -1,0 +1,192 @@
+# Process directives: reuseport, graceful QUIT drains in-flight requests,
+# worker_shutdown_timeout bounds the drain, worker_rlimit_nofile, env, -e.
+use strict;
+use warnings;
+use Test::More;
+use IO::Socket::INET;
+use File::Temp qw(tempdir);
+use File::Path qw(make_path);
+use Time::HiRes qw(time sleep);
+use POSIX ();
+use Cwd qw(abs_path);
+use FindBin;
+
+my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
+my $dir = tempdir("lunet-procd-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+make_path("$dir/conf", "$dir/logs");
+
+sub free_port {
+    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                  Proto => 'tcp') or die "socket: $!";
+    my $p = $s->sockport;
+    close $s;
+    return $p;
+}
+my $port = free_port();
+
+sub write_conf {
+    my (%o) = @_;
+    my $main = $o{main} // '';
+    my $listen = $o{listen} // '';
+    my $err = exists $o{error_log} ? $o{error_log} : "error_log logs/error.log info;";
+    open my $fh, '>', "$dir/conf/nginx.conf" or die;
+    print $fh <<"CONF";
+worker_processes $o{workers};
+$err
+pid logs/nginx.pid;
+$main
+events { worker_connections 128; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:$port $listen;
+        location /pid { return 200 "\$pid"; }
+        location /slow { echo_sleep $o{sleep}; echo done; }
+        location /env { content_by_lua_block { ngx.say(os.getenv("LUNET_T_FOO"), " ", os.getenv("LUNET_T_BAR"), " ", os.getenv("HOME")) } }
+    }
+}
+CONF
+    close $fh;
+}
+
+sub start {
+    my @extra = @_;
+    return system($bin, '-p', "$dir/", '-c', "$dir/conf/nginx.conf", @extra) >> 8;
+}
+
+sub get {
+    my ($path, $timeout) = @_;
+    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
+                                  Timeout => $timeout // 3) or return undef;
+    # HTTP/1.0: the body is delimited by the close, never chunked.
+    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    local $/;
+    my $resp = <$s>;
+    return undef unless defined $resp && $resp =~ m{^HTTP/1\.1 200 };
+    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
+    return $body;
+}
+
+sub master_pid { open my $fh, '<', "$dir/logs/nginx.pid" or return undef; my $p = <$fh>; chomp $p if $p; return $p; }
+
+sub alive {
+    my ($pid) = @_;
+    return 0 unless kill 0, $pid;
+    open my $fh, '<', "/proc/$pid/stat" or return 0;
+    my $st = <$fh> // '';
+    return $st !~ /^\d+ \(.*\) Z /;
+}
+
+sub children {
+    my ($ppid) = @_;
+    my @kids;
+    for my $d (glob "/proc/[0-9]*") {
+        open my $fh, '<', "$d/stat" or next;
+        my $st = <$fh>;
+        next unless defined $st && $st =~ /^(\d+) \(.*\) \S (\d+)/;
+        push @kids, $1 if $2 == $ppid;
+    }
+    return sort { $a <=> $b } @kids;
+}
+
+sub wait_until {
+    my ($cond, $secs) = @_;
+    my $end = time + ($secs // 5);
+    while (time < $end) { return 1 if $cond->(); sleep 0.01; }
+    return 0;
+}
+
+sub stop {
+    my $m = master_pid() or return;
+    kill 'TERM', $m;
+    wait_until(sub { !alive($m) });
+}
+
+# ---- reuseport: one socket per worker, both workers serve ---------------------
+write_conf(workers => 2, listen => 'reuseport', sleep => 1);
+is(start(), 0, 'started with reuseport');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+my $m = master_pid();
+my %seen;
+for (1 .. 400) {
+    my $b = get('/pid');
+    $seen{$b}++ if defined $b;
+    last if keys %seen >= 2;
+}
+is(scalar(keys %seen), 2, 'both reuseport workers accept connections');
+my @kids = children($m);
+# Each worker keeps only its own reuseport socket: their socket inodes differ.
+my %inodes;
+for my $k (@kids) {
+    for my $fd (glob "/proc/$k/fd/*") {
+        my $l = readlink($fd) // next;
+        $inodes{$k}{$1} = 1 if $l =~ /^socket:\[(\d+)\]/;
+    }
+}
+my @common = grep { $inodes{$kids[1]}{$_} } keys %{ $inodes{$kids[0]} };
+is(scalar @common, 0, 'reuseport workers do not share a listening socket');
+stop();
+
+# ---- graceful QUIT lets an in-flight request finish ------------------------------
+write_conf(workers => 1, sleep => '0.5');
+is(start(), 0, 'started');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+$m = master_pid();
+pipe(my $rd, my $wr) or die;
+my $pid = fork // die;
+if ($pid == 0) {
+    close $rd;
+    my $b = get('/slow', 10);
+    print $wr (defined $b ? $b : "FAILED\n");
+    close $wr;
+    POSIX::_exit(0);
+}
+close $wr;
+sleep 0.15;
+kill 'QUIT', $m;
+my $got = <$rd>;
+waitpid $pid, 0;
+is($got, "done\n", 'in-flight request completes during graceful shutdown');
+ok(wait_until(sub { !alive($m) }), 'master exits after the drain');
+
+# ---- worker_shutdown_timeout bounds the drain --------------------------------
+write_conf(workers => 1, sleep => 30, main => 'worker_shutdown_timeout 300ms;');
+is(start(), 0, 'started with worker_shutdown_timeout');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+$m = master_pid();
+my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') or die;
+print $s "GET /slow HTTP/1.1\r\nHost: x\r\n\r\n";
+sleep 0.1;
+my $t0 = time;
+kill 'QUIT', $m;
+ok(wait_until(sub { !alive($m) }, 5), 'workers gone despite a 30 s request');
+cmp_ok(time - $t0, '<', 3, 'within about worker_shutdown_timeout');
+close $s;
+
+# ---- worker_rlimit_nofile and env ------------------------------------------------
+$ENV{LUNET_T_BAR} = 'from-master-env';
+$ENV{LUNET_T_DROPPED} = 'x';
+write_conf(workers => 1, sleep => 1,
+           main => "worker_rlimit_nofile 777;\nenv LUNET_T_FOO=set-in-conf;\nenv LUNET_T_BAR;");
+is(start(), 0, 'started with rlimit and env');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+$m = master_pid();
+my ($w) = children($m);
+open my $lim, '<', "/proc/$w/limits" or die;
+my ($nofile) = grep { /^Max open files/ } <$lim>;
+like($nofile, qr/^Max open files\s+777\s+777/, 'worker_rlimit_nofile applied to the worker');
+is(get('/env'), "set-in-conf from-master-env nil\n", 'workers see only env-listed variables');
+stop();
+
+# ---- -e: the error log used when the config names none -------------------------
+write_conf(workers => 1, sleep => 1, error_log => '');
+unlink "$dir/logs/error.log";
+is(start('-e', 'logs/startup.log'), 0, 'started with -e');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+get('/no-such-file');    # logs an [error] open() ... failed
+stop();
+my $elog = do { local $/; open my $fh, '<', "$dir/logs/startup.log" or die; <$fh> };
+like($elog, qr/\[error\] .*open\(\) ".*no-such-file" failed/, '-e file receives the log');
+ok(!-e "$dir/logs/error.log", 'default error.log not used');
+
+done_testing();
