@@ -56,7 +56,13 @@ void setUser(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   if (cc->user) fail(n, "\"user\" directive is duplicate");
   cc->user = n.arg(0);
   std::string group = n.args.size() > 1 ? n.arg(1) : n.arg(0);
-  if (::geteuid() != 0) return;  // nginx: only meaningful when started as root
+  if (::geteuid() != 0) {
+    core::processLog().error(core::Level::kWarn, 0,
+                             "the \"user\" directive makes sense only if the master process "
+                             "runs with super-user privileges, ignored in %s",
+                             n.where().c_str());
+    return;
+  }
   struct passwd* pw = ::getpwnam(n.arg(0).c_str());
   if (pw == nullptr) fail(n, "getpwnam(\"" + n.arg(0) + "\") failed");
   cc->uid = pw->pw_uid;
