@@ -48,6 +48,11 @@ int run(http::Request& r, bool async) {
 
 }  // namespace
 
-int contentHandler(http::Request& r) { return run(r, false); }
+int contentHandler(http::Request& r) {
+  uint64_t before = debugAllocCount();
+  int rc = run(r, false);
+  debugAddPhaseAllocs(debugAllocCount() - before);
+  return rc;
+}
 
 }  // namespace lunet::lua

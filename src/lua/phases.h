@@ -23,6 +23,11 @@ void registerLogPhase();               // phase_log.cc
 void runInitWorker();
 void runExitWorker();
 
+// Debug builds: operator new calls so far, and the share of them made
+// while Lua phase handlers ran (debug_alloc.cc).
+uint64_t debugAllocCount() noexcept;
+void debugAddPhaseAllocs(uint64_t n) noexcept;
+
 // Logs "lua entry thread aborted: runtime error: ..." (or the compile
 // error) for the request's log at [error].
 void logThreadError(RequestCtx* ctx, const std::string& msg);
