@@ -11,18 +11,13 @@ use Time::HiRes qw(time sleep);
 use POSIX ();
 use Cwd qw(abs_path);
 use FindBin;
+use lib "$FindBin::Bin/lib";
+use Lunet::Proc qw(free_port alive children wait_until read_file http_get pid_file);
 
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-proc-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 make_path("$dir/conf", "$dir/logs", "$dir/html");
 
-sub free_port {
-    my $s = IO::Socket::INET->new(Listen => 1, LocalAddr => '127.0.0.1', LocalPort => 0,
-                                  Proto => 'tcp') or die "socket: $!";
-    my $p = $s->sockport;
-    close $s;
-    return $p;
-}
 my $port = free_port();
 
 sub write_conf {
@@ -55,56 +50,11 @@ sub lunet {
     return $rc;
 }
 
-sub get {
-    my ($path) = @_;
-    my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp',
-                                  Timeout => 3) or return undef;
-    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
-    local $/;
-    my $resp = <$s>;
-    close $s;
-    return undef unless defined $resp && $resp =~ m{^HTTP/1\.1 200 };
-    my (undef, $body) = split /\r\n\r\n/, $resp, 2;
-    return $body;
-}
+sub get { return http_get($port, @_); }
 
-sub master_pid {
-    open my $fh, '<', "$dir/logs/nginx.pid" or return undef;
-    my $p = <$fh>;
-    chomp $p if defined $p;
-    return $p;
-}
+sub master_pid { return pid_file("$dir/logs/nginx.pid"); }
 
-sub children {
-    my ($ppid) = @_;
-    my @kids;
-    for my $d (glob "/proc/[0-9]*") {
-        open my $fh, '<', "$d/stat" or next;
-        my $st = <$fh>;
-        next unless defined $st && $st =~ /^(\d+) \(.*\) \S (\d+)/;
-        push @kids, $1 if $2 == $ppid;
-    }
-    return sort { $a <=> $b } @kids;
-}
-
-sub wait_until {
-    my ($cond, $secs) = @_;
-    my $end = time + ($secs // 5);
-    while (time < $end) { return 1 if $cond->(); sleep 0.01; }
-    return 0;
-}
-
-# A daemonised master is reparented to PID 1, which may not reap it here:
-# a zombie counts as gone.
-sub alive {
-    my ($pid) = @_;
-    return 0 unless kill 0, $pid;
-    open my $fh, '<', "/proc/$pid/stat" or return 0;
-    my $st = <$fh> // '';
-    return $st !~ /^\d+ \(.*\) Z /;
-}
-
-sub log_text { open my $fh, '<', "$dir/logs/error.log" or return ''; local $/; return <$fh> // ''; }
+sub log_text { return read_file("$dir/logs/error.log"); }
 
 # ---- -t ------------------------------------------------------------------
 write_conf('return 200 "gen1";');
