@@ -47,6 +47,21 @@ int waitFn(lua_State* L) {
 
 int exitFn(lua_State* L) { return Scheduler::get().exit(L); }
 
+// nested("code") runs another entry thread to completion from inside a
+// running one (as a header filter started by ngx.say does) and returns its
+// result and whether the outer thread was still the managed one afterwards.
+int nestedFn(lua_State* L) {
+  Scheduler& s = Scheduler::get();
+  EntryThread* t = s.acquire();
+  t->phase = kHeaderFilter;
+  luaL_loadstring(t->state(), luaL_checkstring(L, 1));
+  RunStatus st = s.run(t, 0);
+  lua_pushstring(L, st == RunStatus::kDone ? lua_tostring(t->state(), -1) : t->error().c_str());
+  s.release(t);
+  lua_pushboolean(L, s.managed(L));
+  return 2;
+}
+
 struct Finish {
   int calls = 0;
   RunStatus status = RunStatus::kSuspended;
@@ -71,6 +86,7 @@ class SchedulerTest : public ::testing::Test {
     sched = std::make_unique<Scheduler>(L);
     lua_register(L, "wait", waitFn);
     lua_register(L, "exit", exitFn);
+    lua_register(L, "nested", nestedFn);
     gFinish = Finish{};
     gCancelled = 0;
   }
@@ -242,6 +258,49 @@ TEST_F(SchedulerTest, EntryThreadYieldJustContinues) {
   EntryThread* t = start("coroutine.yield() return 'ok'");
   EXPECT_EQ(RunStatus::kDone, sched->run(t, 0));
   EXPECT_EQ("ok", top(t));
+  sched->release(t);
+}
+
+TEST_F(SchedulerTest, NestedRunsRestoreTheOuterThread) {
+  EntryThread* t = start(R"lua(
+    local co = coroutine.create(function()
+      local v, managed = nested("local c = coroutine.wrap(function() coroutine.yield('in') end) "
+                                .. "return c() .. '-' .. tostring(current_phase_ok)")
+      coroutine.yield(v .. ' ' .. tostring(managed))
+    end)
+    local _, r = coroutine.resume(co)
+    local w = wait(1)
+    return r .. ' ' .. w
+  )lua");
+  EXPECT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  uv_run(testLoop(), UV_RUN_DEFAULT);
+  EXPECT_EQ(RunStatus::kDone, gFinish.status);
+  EXPECT_EQ("in-nil true woke", gFinish.result);
+  sched->release(t);
+}
+
+TEST_F(SchedulerTest, ReleaseWhileSuspendedInsideUserCoroutine) {
+  EntryThread* t = start(R"(
+    local co = coroutine.create(function() wait(5) end)
+    coroutine.resume(co)
+  )");
+  EXPECT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  sched->release(t);
+  EXPECT_EQ(1, gCancelled);
+  // The pool hands out a fresh, usable thread afterwards.
+  EntryThread* t2 = start("return 'fresh'");
+  EXPECT_EQ(RunStatus::kDone, sched->run(t2, 0));
+  EXPECT_EQ("fresh", top(t2));
+  sched->release(t2);
+  uv_run(testLoop(), UV_RUN_DEFAULT);
+  EXPECT_EQ(0, gFinish.calls);
+}
+
+TEST_F(SchedulerTest, PhaseIsRestoredAfterNestedRun) {
+  EntryThread* t = start("nested('return 1') return 'x'");
+  EXPECT_EQ(kNone, current().phase);
+  EXPECT_EQ(RunStatus::kDone, sched->run(t, 0));
+  EXPECT_EQ(kNone, current().phase);
   sched->release(t);
 }
 
