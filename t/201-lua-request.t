@@ -356,3 +356,72 @@ GET /t
 --- error_code: 500
 --- error_log
 API disabled in the context of content_by_lua*
+
+
+
+=== TEST 21: lua_need_request_body before rewrite_by_lua and access_by_lua
+--- config
+    location /t {
+        lua_need_request_body on;
+        rewrite_by_lua_block { ngx.ctx.rw = ngx.req.get_body_data() }
+        access_by_lua_block { ngx.ctx.acc = ngx.req.get_body_data() }
+        content_by_lua_block { ngx.say(ngx.ctx.rw, " ", ngx.ctx.acc) }
+    }
+--- request
+POST /t
+xyz
+--- response_body
+xyz xyz
+
+
+
+=== TEST 22: read_body in rewrite_by_lua
+--- config
+    location /t {
+        rewrite_by_lua_block {
+            ngx.req.read_body()
+            ngx.ctx.body = ngx.req.get_body_data()
+        }
+        content_by_lua_block { ngx.say(ngx.ctx.body) }
+    }
+--- request
+POST /t
+hello
+--- response_body
+hello
+
+
+
+=== TEST 23: a body arriving later: lua_need_request_body in rewrite, read_body in content
+--- config
+    location /t {
+        lua_need_request_body on;
+        rewrite_by_lua_block { ngx.ctx.rw = ngx.req.get_body_data() }
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.say(ngx.ctx.rw, " ", ngx.req.get_body_data())
+        }
+    }
+--- raw_request eval
+["POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 10\r\n\r\nhello",
+ "world"]
+--- raw_request_middle_delay: 0.05
+--- response_body
+helloworld helloworld
+
+
+
+=== TEST 24: read_body waits for a body arriving later
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.req.read_body()
+            ngx.say(ngx.req.get_body_data())
+        }
+    }
+--- raw_request eval
+["POST /t HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: 6\r\n\r\nabc",
+ "def"]
+--- raw_request_middle_delay: 0.05
+--- response_body
+abcdef

@@ -100,6 +100,7 @@ Scheduler::~Scheduler() {
 }
 
 Scheduler& Scheduler::get() { return *gInstance; }
+void Scheduler::makeCurrent() noexcept { gInstance = this; }
 Scheduler* Scheduler::tryGet() { return gInstance; }
 
 EntryThread* Scheduler::acquire() noexcept {

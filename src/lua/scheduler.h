@@ -126,6 +126,8 @@ class Scheduler {
   // The scheduler of this process's VM.
   static Scheduler& get();
   static Scheduler* tryGet();
+  // Makes this the scheduler get() returns (the VM of this process's cycle).
+  void makeCurrent() noexcept;
 
   // A fresh or pooled entry thread with an empty stack.
   EntryThread* acquire() noexcept;

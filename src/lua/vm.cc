@@ -65,7 +65,10 @@ int traceback(lua_State* L) {
 }  // namespace
 
 Vm* currentVm() { return gVm; }
-void setCurrentVm(Vm* vm) { gVm = vm; }
+void setCurrentVm(Vm* vm) {
+  gVm = vm;
+  if (vm != nullptr && vm->scheduler_) vm->scheduler_->makeCurrent();
+}
 
 std::string inlineChunkName(std::string_view directive, std::string_view confFile, int line) {
   auto slash = confFile.rfind('/');

@@ -52,6 +52,7 @@ class Vm {
 
  private:
   Vm() = default;
+  friend void setCurrentVm(Vm* vm);
   bool init(const VmOptions& opts, std::string* err);
 
   lua_State* L_ = nullptr;
