@@ -94,6 +94,9 @@ int ngxNewIndex(lua_State* L) {
 // ngx.arg[i]
 int argIndex(lua_State* L) {
   RequestCtx* ctx = current().req;
+  if (current().phase != kSet && current().phase != kBodyFilter) {
+    return luaL_error(L, "API disabled in the current context");
+  }
   if (ctx == nullptr) return 0;
   lua_Integer i = lua_tointeger(L, 2);
   if (current().phase == kSet) {
@@ -125,7 +128,7 @@ int argLen(lua_State* L) {
 }
 
 int argNewIndex(lua_State* L) {
-  if (current().phase != kBodyFilter) return luaL_error(L, "attempt to write to ngx.arg");
+  if (current().phase != kBodyFilter) return luaL_error(L, "API disabled in the current context");
   RequestCtx* ctx = current().req;
   lua_Integer i = lua_tointeger(L, 2);
   if (i == 2) {

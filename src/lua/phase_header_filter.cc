@@ -18,8 +18,13 @@ int filter(http::Request& r) {
   // After a failure the error response must not run into the same error.
   if (ctx->filterFailed) return gNext(r);
   EntryThread* t = nullptr;
+  RequestCtx::ExitState saved = ctx->saveExit();
   RunStatus s = runSyncHandler(ctx, kHeaderFilter, *lc->headerFilter, lc->codeCache != 0, &t);
+  // ngx.exit(status) here: the response goes out with that status (the
+  // body already produced is kept; nginx would send the error page).
+  if (s == RunStatus::kExited && ctx->exitCode >= 200) r.headersOut.status = ctx->exitCode;
   Scheduler::get().release(t);
+  ctx->restoreExit(saved);
   if (s == RunStatus::kError) {
     ctx->filterFailed = true;
     return http::kError;

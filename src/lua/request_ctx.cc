@@ -91,7 +91,7 @@ RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool co
   } else if (st == RunStatus::kExited && ctx->exitCode == http::kError) {
     st = RunStatus::kError;
   }
-  ctx->restoreExit(saved);
+  if (st != RunStatus::kExited) ctx->restoreExit(saved);
   return st;
 }
 
