@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "core/log.h"
 #include "lua/context.h"
 
 namespace lunet::lua {
@@ -271,6 +272,16 @@ void Scheduler::dropUsers(EntryThread* t) noexcept {
 
 void Scheduler::release(EntryThread* t) noexcept {
   if (t->inPool_) return;
+  if (t->waiting_ == nullptr && (t->root_.state == Coroutine::State::kRunning ||
+                                 t->root_.state == Coroutine::State::kNormal)) {
+    // The owner died while its thread runs (a request freed from inside
+    // one of its own API calls). Touching the running coroutine would
+    // corrupt the VM; leak the thread instead and say so.
+    core::processLog().error(core::Level::kAlert, 0,
+                             "lua: entry thread released while running, leaking it");
+    t->inPool_ = true;  // never handed out again
+    return;
+  }
   if (t->wait_ != nullptr) {
     Wait* w = t->wait_;
     t->wait_ = nullptr;
