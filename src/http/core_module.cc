@@ -115,6 +115,12 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
     mergeLevel(e, http, s->level);
     mergeLocTree(e, s->rootLoc);
   }
+  // Filters and phase handlers go into this cycle's tables; the process's
+  // active tables change only in initProcess.
+  struct LoadingGuard {
+    explicit LoadingGuard(HttpCoreMain* m) { setLoadingMain(m); }
+    ~LoadingGuard() { setLoadingMain(nullptr); }
+  } guard(cmcf);
   resetFilters();
   for (const conf::Module* m : conf::allModules()) {
     if (m->type == conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(e);
@@ -706,6 +712,7 @@ void initProcess(process::Cycle& cycle) {
   auto* cmcf = cycle.conf<HttpCoreMain>(mod());
   if (cmcf == nullptr) return;
   gMain = cmcf;
+  installTables(cmcf);
   if (process::processType() == process::ProcessType::kPrivilegedAgent) return;
   for (auto& lp : cycle.listening) {
     process::Listening& l = *lp;

@@ -14,6 +14,7 @@
 
 #include "conf/module.h"
 #include "event/loop.h"
+#include "http/filter.h"
 #include "http/phases.h"
 #include "http/regex.h"
 #include "http/variables.h"
@@ -44,12 +45,39 @@ struct ListenAddr {
   event::UvHandle<uv_tcp_t> handle;  // in workers
 };
 
+// One step of the phase engine (nginx's ngx_http_phase_handler_t).
+struct PhaseEntry {
+  Phase phase;
+  PhaseHandler h;
+  int next;  // first entry of the next phase
+};
+
+// Most distinct filter functions a binary may install (per chain).
+inline constexpr int kMaxFilters = 32;
+
+// The run-time tables of one cycle: its phase engine and filter chains.
+// Built in the master while the cycle loads and made the process's active
+// tables only by installTables() (worker / single-process initProcess), so
+// a reload that fails leaves the running generation's tables untouched.
+struct HttpTables {
+  std::vector<PhaseEntry> engine;
+  int serverRewriteIdx = 0;
+  int findConfigIdx = 0;
+  int rewriteIdx = 0;
+  HeaderFilter topHeader = nullptr;
+  BodyFilter topBody = nullptr;
+  // Per filter slot (see filterSlot in request.cc): the filter below it.
+  HeaderFilter headerNext[kMaxFilters] = {};
+  BodyFilter bodyNext[kMaxFilters] = {};
+};
+
 struct HttpCoreMain : conf::ConfBase {
   conf::ConfLevel* level = nullptr;  // the http{} level
   std::vector<HttpCoreSrv*> servers;
   std::vector<std::unique_ptr<conf::ConfLevel>> levels;  // owns every server/location level
   std::vector<std::unique_ptr<ListenAddr>> addrs;
   std::vector<PhaseHandler> phases[static_cast<int>(Phase::kCount)];
+  HttpTables tables;
   int64_t variablesHashMaxSize = -1;
   int64_t serverNamesHashMaxSize = -1;
   int64_t serverNamesHashBucketSize = -1;
@@ -163,10 +191,14 @@ void setContentType(Request& r) noexcept;
 // Returns the path (NUL-terminated, in the arena) and its root length.
 std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve = 0) noexcept;
 
-// Builds the phase engine and resets the filter chains (http{} end).
+// Builds m's phase engine (http{} end, after postConfiguration).
 void buildPhaseEngine(HttpCoreMain& m);
 // Resets the filter chains to their bottoms (before postConfiguration).
 void resetFilters();
+// Makes m's tables the ones requests of this process run with (null: none).
+void installTables(HttpCoreMain* m) noexcept;
+// The cycle whose filters pushHeaderFilter/pushBodyFilter build (config time).
+void setLoadingMain(HttpCoreMain* m) noexcept;
 // Picks the server{} for `host` on a listening address (may set captures).
 const HttpCoreSrv* findServer(const ListenAddr* addr, std::string_view host, Request* r);
 // Creates a location-like level for `if` (rewrite module) nested in `parent`.

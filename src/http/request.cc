@@ -1,8 +1,10 @@
 // Request lifecycle: creation, the phase engine, finalisation, output
 // (header filter bottom, postponement of subrequest output, chunked
 // encoding), request body reading, internal redirects and subrequests.
+#include <array>
 #include <cstdio>
 #include <cstring>
+#include <utility>
 
 #include "core/time.h"
 #include "http/connection.h"
@@ -16,65 +18,121 @@ namespace lunet::http {
 
 namespace {
 
-struct PhEntry {
-  Phase phase;
-  PhaseHandler h;
-  int next;  // first entry of the next phase
-};
-std::vector<PhEntry> gEngine;
-int gServerRewriteIdx = 0;
-int gFindConfigIdx = 0;
-int gRewriteIdx = 0;
+using PhEntry = PhaseEntry;
 
-HeaderFilter gTopHeader = nullptr;
-BodyFilter gTopBody = nullptr;
+// The tables requests of this process run with (installTables), and the
+// cycle whose tables are being built (config time, in the master).
+HttpTables* gActive = nullptr;
+HttpCoreMain* gLoading = nullptr;
 
 int headerFilterBottom(Request& r) noexcept;
 int bodyFilterBottom(Request& r, Buf* in) noexcept;
+
+// Filter functions get a slot the first time they are pushed; the same
+// function always has the same slot, so the "next" a module keeps in a
+// static (a trampoline bound to its slot) is right for every cycle: the
+// trampoline looks the real next filter up in the active tables.
+HeaderFilter gHeaderSlots[kMaxFilters] = {};
+BodyFilter gBodySlots[kMaxFilters] = {};
+
+template <size_t N>
+int headerTrampoline(Request& r) {
+  return gActive->headerNext[N](r);
+}
+template <size_t N>
+int bodyTrampoline(Request& r, Buf* in) {
+  return gActive->bodyNext[N](r, in);
+}
+template <size_t... I>
+constexpr auto headerTrampolines(std::index_sequence<I...>) {
+  return std::array<HeaderFilter, sizeof...(I)>{&headerTrampoline<I>...};
+}
+template <size_t... I>
+constexpr auto bodyTrampolines(std::index_sequence<I...>) {
+  return std::array<BodyFilter, sizeof...(I)>{&bodyTrampoline<I>...};
+}
+constexpr auto kHeaderTramps = headerTrampolines(std::make_index_sequence<kMaxFilters>());
+constexpr auto kBodyTramps = bodyTrampolines(std::make_index_sequence<kMaxFilters>());
+
+template <typename F>
+size_t filterSlot(F (&slots)[kMaxFilters], F f) {
+  for (size_t i = 0; i < kMaxFilters; i++) {
+    if (slots[i] == f) return i;
+    if (slots[i] == nullptr) {
+      slots[i] = f;
+      return i;
+    }
+  }
+  throw conf::ConfError("too many filters");
+}
+
+HttpTables& loadingTables() {
+  HttpCoreMain* m = gLoading != nullptr ? gLoading : coreMain();
+  if (m == nullptr) throw conf::ConfError("filters pushed outside of http{}");
+  return m->tables;
+}
 
 }  // namespace
 
 // ---- phase engine ---------------------------------------------------------------
 
 void addPhaseHandler(Phase p, PhaseHandler h) {
-  coreMain()->phases[static_cast<int>(p)].push_back(h);
+  HttpCoreMain* m = gLoading != nullptr ? gLoading : coreMain();
+  m->phases[static_cast<int>(p)].push_back(h);
 }
 
 void buildPhaseEngine(HttpCoreMain& m) {
-  gEngine.clear();
+  HttpTables& t = m.tables;
+  std::vector<PhEntry>& engine = t.engine;
+  engine.clear();
   for (int p = 0; p < static_cast<int>(Phase::kLog); p++) {
     auto phase = static_cast<Phase>(p);
-    int start = static_cast<int>(gEngine.size());
-    if (phase == Phase::kServerRewrite) gServerRewriteIdx = start;
-    if (phase == Phase::kRewrite) gRewriteIdx = start;
-    if (phase == Phase::kFindConfig) gFindConfigIdx = start;
+    int start = static_cast<int>(engine.size());
+    if (phase == Phase::kServerRewrite) t.serverRewriteIdx = start;
+    if (phase == Phase::kRewrite) t.rewriteIdx = start;
+    if (phase == Phase::kFindConfig) t.findConfigIdx = start;
     if (phase == Phase::kFindConfig || phase == Phase::kPostRewrite ||
         phase == Phase::kPostAccess || phase == Phase::kContent) {
-      gEngine.push_back({phase, nullptr, 0});
+      engine.push_back({phase, nullptr, 0});
     }
     if (phase != Phase::kFindConfig && phase != Phase::kPostRewrite &&
         phase != Phase::kPostAccess) {
-      for (PhaseHandler h : m.phases[p]) gEngine.push_back({phase, h, 0});
+      for (PhaseHandler h : m.phases[p]) engine.push_back({phase, h, 0});
     }
-    int end = static_cast<int>(gEngine.size());
-    for (int i = start; i < end; i++) gEngine[i].next = end;
+    int end = static_cast<int>(engine.size());
+    for (int i = start; i < end; i++) engine[i].next = end;
   }
-  gEngine.push_back({Phase::kLog, nullptr, static_cast<int>(gEngine.size())});
+  engine.push_back({Phase::kLog, nullptr, static_cast<int>(engine.size())});
 }
 
 void resetFilters() {
-  gTopHeader = headerFilterBottom;
-  gTopBody = bodyFilterBottom;
+  HttpTables& t = loadingTables();
+  t.topHeader = headerFilterBottom;
+  t.topBody = bodyFilterBottom;
 }
 
-HeaderFilter pushHeaderFilter(HeaderFilter f) { return std::exchange(gTopHeader, f); }
-BodyFilter pushBodyFilter(BodyFilter f) { return std::exchange(gTopBody, f); }
-HeaderFilter topHeaderFilter() { return gTopHeader; }
-BodyFilter topBodyFilter() { return gTopBody; }
+void setLoadingMain(HttpCoreMain* m) noexcept { gLoading = m; }
+void installTables(HttpCoreMain* m) noexcept { gActive = m ? &m->tables : nullptr; }
+
+HeaderFilter pushHeaderFilter(HeaderFilter f) {
+  HttpTables& t = loadingTables();
+  size_t slot = filterSlot(gHeaderSlots, f);
+  t.headerNext[slot] = std::exchange(t.topHeader, f);
+  return kHeaderTramps[slot];
+}
+BodyFilter pushBodyFilter(BodyFilter f) {
+  HttpTables& t = loadingTables();
+  size_t slot = filterSlot(gBodySlots, f);
+  t.bodyNext[slot] = std::exchange(t.topBody, f);
+  return kBodyTramps[slot];
+}
+HeaderFilter topHeaderFilter() { return gActive ? gActive->topHeader : loadingTables().topHeader; }
+BodyFilter topBodyFilter() { return gActive ? gActive->topBody : loadingTables().topBody; }
 
 Phase currentPhase(const Request& r) noexcept {
-  if (r.phaseHandler < 0 || r.phaseHandler >= static_cast<int>(gEngine.size())) return Phase::kLog;
-  return gEngine[r.phaseHandler].phase;
+  const std::vector<PhEntry>& engine = gActive->engine;
+  if (r.phaseHandler < 0 || r.phaseHandler >= static_cast<int>(engine.size())) return Phase::kLog;
+  return engine[r.phaseHandler].phase;
 }
 
 namespace {
@@ -97,8 +155,9 @@ bool handleResult(Request& r, const PhEntry& e, int rc) {
 int contentPhase(Request& r, const PhEntry& e) {
   (void)e;
   const HttpCoreLoc* clcf = r.clcf();
-  if (clcf->handler != nullptr && gEngine[r.phaseHandler].h == nullptr) {
-    r.phaseHandler = static_cast<int>(gEngine.size()) - 1;  // nothing after content
+  const std::vector<PhEntry>& engine = gActive->engine;
+  if (clcf->handler != nullptr && engine[r.phaseHandler].h == nullptr) {
+    r.phaseHandler = static_cast<int>(engine.size()) - 1;  // nothing after content
     finalize(r, clcf->handler(r));
     return kDone;
   }
@@ -109,7 +168,7 @@ int contentPhase(Request& r, const PhEntry& e) {
 
 void runPhases(Request& r) noexcept {
   while (true) {
-    const PhEntry& e = gEngine[r.phaseHandler];
+    const PhEntry& e = gActive->engine[r.phaseHandler];
     switch (e.phase) {
       case Phase::kFindConfig: {
         r.locConf = r.srvConf;
@@ -148,7 +207,7 @@ void runPhases(Request& r) noexcept {
             finalize(r, 500);
             return;
           }
-          r.phaseHandler = gFindConfigIdx;
+          r.phaseHandler = gActive->findConfigIdx;
           continue;
         }
         r.phaseHandler++;
@@ -188,7 +247,7 @@ void runPhases(Request& r) noexcept {
 void resume(Request& r) noexcept { runPhases(r); }
 
 void resumeWith(Request& r, int rc) noexcept {
-  const PhEntry& e = gEngine[r.phaseHandler];
+  const PhEntry& e = gActive->engine[r.phaseHandler];
   if (e.phase == Phase::kContent) {
     finalize(r, rc);
     return;
@@ -429,7 +488,7 @@ int sendHeader(Request& r) noexcept {
   if (r.errStatus > 0) r.headersOut.status = r.errStatus;
   if (r.headersOut.status == 0) r.headersOut.status = 200;
   if (r.main == &r) r.status = r.headersOut.status;
-  int rc = gTopHeader(r);
+  int rc = gActive->topHeader(r);
   if (rc == kOk && r.headerOnly) return kDone;
   return rc;
 }
@@ -440,7 +499,7 @@ int output(Request& r, Buf* in) noexcept {
     int rc = sendHeader(r);
     if (rc == kError) return rc;
   }
-  return gTopBody(r, in);
+  return gActive->topBody(r, in);
 }
 
 int outputString(Request& r, std::string_view data, bool last) noexcept {
@@ -793,7 +852,7 @@ int internalRedirect(Request& r, std::string_view uri, std::string_view args) no
   // a new location: drop module contexts (nginx clears r->ctx)
   std::memset(r.ctx, 0, sizeof(void*) * conf::allModules().size());
   r.internal = true;
-  r.phaseHandler = gServerRewriteIdx;
+  r.phaseHandler = gActive->serverRewriteIdx;
   r.locConf = r.srvConf;
   runPhases(r);
   return kDone;
@@ -810,7 +869,7 @@ int namedLocation(Request& r, std::string_view name) noexcept {
       std::memset(r.ctx, 0, sizeof(void*) * conf::allModules().size());
       r.locConf = l->level;
       r.internal = true;
-      r.phaseHandler = gRewriteIdx;
+      r.phaseHandler = gActive->rewriteIdx;
       runPhases(r);
       return kDone;
     }
@@ -858,7 +917,7 @@ int subrequest(Request& r, std::string_view uri, std::string_view args,
   r.pendingSubrequests++;
   r.main->count++;
   if (out) *out = sr;
-  sr->phaseHandler = gServerRewriteIdx;
+  sr->phaseHandler = gActive->serverRewriteIdx;
   runPhases(*sr);
   return kOk;
 }

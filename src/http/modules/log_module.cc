@@ -98,7 +98,8 @@ void compileFormat(const ConfNode& n, LogFormat* f, size_t from) {
         j++;
       if (j > s) {
         flushLit();
-        std::string var = "$" + text.substr(s, j - s);
+        std::string var(1, '$');
+        var.append(text, s, j - s);
         if (brace) j++;
         ComplexValue v;
         v.compile(n, var);
