@@ -13,14 +13,13 @@
 #include "event/loop.h"
 #include "http/uri.h"
 #include "process/process.h"
+#include "shm/counters.h"
 
 namespace lunet::http {
 
 namespace {
 
-uint64_t gConnNumber = 0;
 Connection* gAll = nullptr;
-Stats gStats;
 char gScratch[16384];  // discard / lingering reads
 
 void linkConn(Connection* c) {
@@ -39,13 +38,13 @@ void setState(Connection* c, ConnState s) {
   auto count = [](ConnState st, int d) {
     switch (st) {
       case ConnState::kIdle:
-        gStats.waiting += d;
+        shm::counters().waiting.fetch_add(d, std::memory_order_relaxed);
         break;
       case ConnState::kHeader:
-        gStats.reading += d;
+        shm::counters().reading.fetch_add(d, std::memory_order_relaxed);
         break;
       case ConnState::kRequest:
-        gStats.writing += d;
+        shm::counters().writing.fetch_add(d, std::memory_order_relaxed);
         break;
       default:
         break;
@@ -524,7 +523,7 @@ void processHeader(Connection* c) {
     stopReading(c);
     stopTimer(c);
     setState(c, ConnState::kRequest);
-    gStats.requests++;
+    shm::counters().requests.fetch_add(1, std::memory_order_relaxed);
     c->requests++;
     Request* r = c->req;
     const HttpCoreSrv* srv = findServer(c->addr, r->headersIn.server, r);
@@ -627,7 +626,7 @@ void sendErrorAndClose(Connection* c, int status) {
   r->headersIn.keepAlive = false;
   r->srvConf = c->defaultSrv->level;
   r->locConf = c->defaultSrv->level;
-  gStats.requests++;
+  shm::counters().requests.fetch_add(1, std::memory_order_relaxed);
   c->requests++;
   if (status == 494) {
     LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent too long header line");
@@ -704,7 +703,18 @@ void onShutdown(uv_shutdown_t* req, int) {
 
 }  // namespace
 
-Stats& stats() { return gStats; }
+Stats stats() {
+  const shm::Counters& k = shm::counters();
+  Stats s;
+  s.accepts = k.accepts.load(std::memory_order_relaxed);
+  s.handled = k.handled.load(std::memory_order_relaxed);
+  s.requests = k.requests.load(std::memory_order_relaxed);
+  s.active = k.active.load(std::memory_order_relaxed);
+  s.reading = k.reading.load(std::memory_order_relaxed);
+  s.writing = k.writing.load(std::memory_order_relaxed);
+  s.waiting = k.waiting.load(std::memory_order_relaxed);
+  return s;
+}
 
 void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept {
   if (c->timer == nullptr) return;
@@ -731,10 +741,10 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   c->timer = new uv_timer_t;
   c->timer->data = c;
   uv_timer_init(event::loop(), c->timer);
-  gStats.accepts++;
-  gStats.handled++;
-  gStats.active++;
-  c->number = ++gConnNumber;
+  shm::counters().accepts.fetch_add(1, std::memory_order_relaxed);
+  shm::counters().handled.fetch_add(1, std::memory_order_relaxed);
+  shm::counters().active.fetch_add(1, std::memory_order_relaxed);
+  c->number = shm::counters().connection.fetch_add(1, std::memory_order_relaxed) + 1;
   c->addr = addr;
   c->defaultSrv = addr->defaultServer;
   c->log = core::processLog();
@@ -764,7 +774,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   c->parser.data = c;
   linkConn(c);
   c->state = ConnState::kIdle;
-  gStats.waiting++;
+  shm::counters().waiting.fetch_add(1, std::memory_order_relaxed);
   setState(c, ConnState::kHeader);
   armTimer(c, static_cast<uint64_t>(c->defaultSrv->clientHeaderTimeout), onHeaderTimeout);
   startReading(c);
@@ -773,7 +783,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
 void closeConnection(Connection* c) noexcept {
   if (c->state == ConnState::kClosing) return;
   setState(c, ConnState::kClosing);
-  gStats.active--;
+  shm::counters().active.fetch_sub(1, std::memory_order_relaxed);
   unlinkConn(c);
   if (c->req != nullptr) {
     Request* r = c->req;

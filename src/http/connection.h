@@ -103,11 +103,11 @@ void stopTimer(Connection* c) noexcept;
 // Called by the write path when the queue drained.
 void onWriteDrained(Connection* c) noexcept;
 
-// Counters for stub_status.
+// A snapshot of the shared counters (shm/counters.h) for stub_status.
 struct Stats {
   uint64_t accepts = 0, handled = 0, requests = 0;
   int64_t active = 0, reading = 0, writing = 0, waiting = 0;
 };
-Stats& stats();
+Stats stats();
 
 }  // namespace lunet::http

@@ -13,6 +13,7 @@
 #include "http/connection.h"
 #include "process/cycle.h"
 #include "process/process.h"
+#include "shm/counters.h"
 
 namespace lunet::http {
 
@@ -121,6 +122,8 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
     explicit LoadingGuard(HttpCoreMain* m) { setLoadingMain(m); }
     ~LoadingGuard() { setLoadingMain(nullptr); }
   } guard(cmcf);
+  // The shared counters must exist before the master forks workers.
+  shm::counters();
   resetFilters();
   for (const conf::Module* m : conf::allModules()) {
     if (m->type == conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(e);

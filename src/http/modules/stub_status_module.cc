@@ -11,7 +11,7 @@ namespace {
 
 int handler(Request& r) {
   if (!(r.method & (kGet | kHead))) return 405;
-  const Stats& s = stats();
+  const Stats s = stats();
   char* p = static_cast<char*>(r.arena.alloc(256, 1));
   int n =
       std::snprintf(p, 256,
