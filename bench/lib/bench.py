@@ -587,6 +587,8 @@ def run_workload(wl, a, sides, tmp):
             continue
         rs = res["rounds"]
         res["value"] = statistics.median(r["value"] for r in rs)
+        vals = [r["value"] for r in rs]
+        res["spread"] = (max(vals) - min(vals)) / res["value"] if res["value"] else 0.0
         for k in ("p99_ms", "cpu_us_per_op", "peak_rss_kb"):
             if k in rs[0]:
                 res[k] = statistics.median(r[k] for r in rs)
@@ -670,6 +672,11 @@ def table_rows(data):
         bound = [data["labels"][k] for k, x in (("lunet", l), ("nginx", n))
                  if x.get("wrk_cpu", 0) >= 0.9 * data["settings"]["wrk_threads"]
                  and r["workload"] != "timers"]
+        noisy = ["%s %.0f%%" % (data["labels"][k], 100 * x["spread"])
+                 for k, x in (("lunet", l), ("nginx", n)) if x.get("spread", 0) > 0.25]
+        if noisy:
+            notes.append("%s: noisy, rounds spread (max-min)/median: %s" % (
+                r["workload"], ", ".join(noisy)))
         if bound:
             notes.append("%s: wrk saturated its core(s) against %s; compare CPU us/op" % (
                 r["workload"], " and ".join(bound)))
