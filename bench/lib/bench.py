@@ -3,8 +3,9 @@
 
 Both servers get the same rendered config template (bench/conf/<workload>.conf;
 only the load_module lines differ), the same worker count, are pinned to the
-same core(s), and are measured in alternating rounds (A B A B ...). See
-`bench/run --help` and the Performance section of README.md.
+same core(s), and are measured in alternating rounds (A B A B ...). Rows whose
+feature Lunet lacks (config rejected by `lunet -t`, or a wrong probe answer)
+read n/a with the reason. See the Performance section of README.md.
 """
 import argparse
 import datetime
@@ -756,8 +757,10 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="wrk threads (default 1)")
     ap.add_argument("--idle-conns", type=int, default=10000, help="idle connections (10000)")
     ap.add_argument("--only", help="comma-separated workloads: " + ",".join(WORKLOAD_NAMES))
-    ap.add_argument("--lunet", default=os.path.join(ROOT, "build", "release", "lunet"))
-    ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx")
+    ap.add_argument("--lunet", default=os.path.join(ROOT, "build", "release", "lunet"),
+                    help="Lunet binary (build/release/lunet)")
+    ap.add_argument("--nginx", default=shutil.which("nginx") or "/usr/sbin/nginx",
+                    help="nginx binary (Debian's, with the lua module in %s)" % NGINX_MODULES)
     ap.add_argument("--self-check", action="store_true",
                     help="run nginx on both sides (tests the harness; not a result)")
     ap.add_argument("--no-pin", action="store_true", help="do not pin with taskset")
