@@ -2,6 +2,7 @@
 // module's postConfiguration when some location uses the phase.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "http/request.h"
@@ -18,6 +19,14 @@ void registerAccessPhase();            // phase_access.cc
 void registerHeaderFilter();           // phase_header_filter.cc
 void registerBodyFilter();             // phase_body_filter.cc
 void registerLogPhase();               // phase_log.cc
+
+// rewrite_by_lua* and access_by_lua* (phase_common.cc): waits for the body
+// when lua_need_request_body is on, then runs lc->*handler as a yieldable
+// entry thread. Returns a phase-handler status.
+struct LuaLocConf;
+struct LuaHandler;
+int runRewriteLikePhase(http::Request& r, uint32_t phase,
+                        std::shared_ptr<LuaHandler> LuaLocConf::*handler);
 
 // Worker lifecycle (phase_init_worker.cc, phase_exit_worker.cc).
 void runInitWorker();
