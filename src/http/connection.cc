@@ -3,6 +3,8 @@
 #include "http/connection.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <sys/sendfile.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -18,6 +20,8 @@
 namespace lunet::http {
 
 namespace {
+
+void closeSendPoll(Connection* c) noexcept;
 
 Connection* gAll = nullptr;
 char gScratch[16384];  // discard / lingering reads
@@ -792,6 +796,7 @@ void closeConnection(Connection* c) noexcept {
   }
   std::free(c->hbuf);
   c->hbuf = nullptr;
+  closeSendPoll(c);
   if (c->timer != nullptr) {
     uv_timer_stop(c->timer);
     uv_close(reinterpret_cast<uv_handle_t*>(c->timer), onTimerClosed);
@@ -833,6 +838,129 @@ void startBodyRead(Connection* c) noexcept {
   armTimer(c, static_cast<uint64_t>(t), r->discardBody ? onLingerTimeout : onBodyTimeout);
 }
 
+namespace {
+
+// ---- sendfile ----------------------------------------------------------------
+//
+// File bufs go from the file to the socket with sendfile(2) on the
+// non-blocking socket, as nginx does. Not uv_fs_sendfile: libuv 1.44 tries
+// copy_file_range first, takes its EINVAL on a socket as "unsupported" and
+// falls back to a pread/write emulation that poll()s — blocking the loop —
+// whenever the socket is full. A sendfile step runs only when everything written
+// before it has left libuv's queue, so it never overtakes buffered header or
+// body bytes. It counts as a pending write while it waits for the socket to
+// become writable: libuv allows one watcher per fd, so writability is polled
+// on a dup() of the socket. Each step sends at most kSendfileMaxChunk (nginx's
+// sendfile_max_chunk default), so one big file cannot starve the loop.
+
+constexpr int64_t kSendfileMaxChunk = 2 * 1024 * 1024;
+
+}  // namespace
+
+struct SendPoll {
+  uv_poll_t poll;
+  int fd = -1;
+};
+
+namespace {
+
+void onSendPollClosed(uv_handle_t* h) {
+  auto* sp = reinterpret_cast<SendPoll*>(h);
+  if (sp->fd >= 0) ::close(sp->fd);
+  delete sp;
+}
+
+void closeSendPoll(Connection* c) noexcept {
+  if (c->sendPoll == nullptr) return;
+  uv_poll_stop(&c->sendPoll->poll);
+  uv_close(reinterpret_cast<uv_handle_t*>(&c->sendPoll->poll), onSendPollClosed);
+  c->sendPoll = nullptr;
+}
+
+void onSendWritable(uv_poll_t* p, int status, int events);
+
+bool useSendfile(Request& r) noexcept {
+  return !r.filterNeedInMemory && r.main->locConf != nullptr && r.main->clcf()->sendfile == 1;
+}
+
+// Waits for the socket to become writable, then continues the queue.
+bool armSendPoll(Connection* c) noexcept {
+  if (c->sendPoll == nullptr) {
+    uv_os_fd_t fd;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &fd) != 0) return false;
+    auto* sp = new SendPoll;
+    sp->fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (sp->fd < 0 || uv_poll_init(event::loop(), &sp->poll, sp->fd) != 0) {
+      if (sp->fd >= 0) ::close(sp->fd);
+      delete sp;
+      return false;
+    }
+    sp->poll.data = c;
+    c->sendPoll = sp;
+  }
+  if (uv_poll_start(&c->sendPoll->poll, UV_WRITABLE, onSendWritable) != 0) return false;
+  if (!c->sendfileWait) {
+    c->sendfileWait = true;
+    c->pendingWrites++;
+  }
+  return true;
+}
+
+// Sends from the file buf at the head of r.out. Returns 1 when the buf is
+// done, 0 to wait for writability, -1 on error (connection closed).
+int sendfileStep(Request& r, Buf* b) noexcept {
+  Connection* c = r.conn;
+  uv_os_fd_t sock;
+  if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &sock) != 0) return -1;
+  int64_t budget = kSendfileMaxChunk;
+  while (b->fileLen > 0 && budget > 0) {
+    int64_t want = b->fileLen < budget ? b->fileLen : budget;
+    off_t off = static_cast<off_t>(b->fileOffset);
+    ssize_t n = ::sendfile(sock, b->file->fd, &off, static_cast<size_t>(want));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return 0;
+    if (n <= 0) {
+      if (n < 0) {
+        LUNET_LOG(r.log, core::Level::kInfo, errno, "sendfile() failed");
+      } else {
+        LUNET_LOG(r.log, core::Level::kAlert, 0, "sendfile() reported that the file was truncated");
+      }
+      c->error = true;  // the writable callback closes the connection
+      return -1;
+    }
+    b->fileOffset += n;
+    b->fileLen -= n;
+    budget -= n;
+    r.bodyBytesSent += n;
+  }
+  return b->fileLen == 0 ? 1 : 0;
+}
+
+void onSendWritable(uv_poll_t* p, int status, int) {
+  auto* c = static_cast<Connection*>(p->data);
+  uv_poll_stop(p);
+  if (c->sendfileWait) {
+    c->sendfileWait = false;
+    c->pendingWrites--;
+  }
+  if (c->state == ConnState::kClosing) return;
+  if (status < 0 || c->error) {
+    if (!c->error) {
+      LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, -status, "sendfile() failed");
+    }
+    c->error = true;
+    closeConnection(c);
+    return;
+  }
+  if (c->req != nullptr && c->req->out != nullptr) {
+    startWriting(*c->req);
+    return;
+  }
+  if (c->pendingWrites == 0) onWriteDrained(c);
+}
+
+}  // namespace
+
 void startWriting(Request& r) noexcept {
   Connection* c = r.conn;
   if (c->state == ConnState::kClosing || c->error) {
@@ -841,7 +969,28 @@ void startWriting(Request& r) noexcept {
     r.outBytes = 0;
     return;
   }
+  const bool sf = useSendfile(r);
+  bool sent = false;  // a sendfile step ran: report the drain asynchronously
   while (r.out != nullptr) {
+    Buf* head = r.out;
+    if (sf && head->file != nullptr && head->fileLen > 0) {
+      // After every byte queued before it (uv_write callbacks come back).
+      if (c->pendingWrites > 0) return;
+      int rc = sendfileStep(r, head);
+      sent = true;
+      if (rc != 1) {
+        if (!armSendPoll(c)) {
+          c->error = true;
+          closeConnection(c);
+        } else {
+          armTimer(c, static_cast<uint64_t>(r.clcf()->sendTimeout), onSendTimeout);
+        }
+        return;
+      }
+      r.out = head->next;
+      if (r.out == nullptr) r.outTail = &r.out;
+      continue;
+    }
     uv_buf_t bufs[64];
     unsigned n = 0;
     char* heap = nullptr;
@@ -849,6 +998,7 @@ void startWriting(Request& r) noexcept {
     while (r.out != nullptr && n < 64) {
       Buf* b = r.out;
       if (b->file != nullptr && b->fileLen > 0) {
+        if (sf) break;  // write what precedes it first (the head is never a file here)
         if (heap != nullptr) break;
         size_t chunk = b->fileLen > 65536 ? 65536 : static_cast<size_t>(b->fileLen);
         heap = static_cast<char*>(std::malloc(chunk));
@@ -893,6 +1043,12 @@ void startWriting(Request& r) noexcept {
     if (heap != nullptr) break;  // wait for this chunk before reading more file
   }
   r.outBytes = 0;
+  // Everything went out synchronously through sendfile: the drain is still
+  // reported from the loop, never from inside the filter call.
+  if (sent && r.out == nullptr && c->pendingWrites == 0 && !armSendPoll(c)) {
+    c->error = true;
+    closeConnection(c);
+  }
 }
 
 int writeFilter(Request& r, Buf* in) noexcept {

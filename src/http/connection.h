@@ -17,6 +17,7 @@
 namespace lunet::http {
 
 struct ListenAddr;
+struct SendPoll;
 
 enum class ConnState : uint8_t { kIdle, kHeader, kRequest, kLinger, kClosing };
 
@@ -71,6 +72,8 @@ struct Connection {
   Request* req = nullptr;  // the request being processed
   uint32_t requests = 0;
   int pendingWrites = 0;
+  SendPoll* sendPoll = nullptr;  // sendfile: writability watch (lazily made)
+  bool sendfileWait = false;     // a sendfile step counts as a pending write
   bool reading = false;
   bool eof = false;
   bool error = false;  // write/read error: close after the request

@@ -225,6 +225,10 @@ struct Request {
   bool plainUri = true;       // uri needs no further escaping
   bool quoted = false;        // request line had %XX
   bool zeroCopyFiles = true;  // static module may emit file bufs
+  // A filter that needs the response body's bytes in memory sets this in its
+  // header filter (nginx's r->filter_need_in_memory): file bufs are then
+  // read (pread) instead of being sent with sendfile.
+  bool filterNeedInMemory = false;
   bool waitingDrain = false;
   bool discardBody = false;
 
