@@ -945,7 +945,8 @@ int specialResponse(Request& r, int status) noexcept {
   r.headersOut.etag = {};
   r.headersOut.list.remove("ETag");
   r.headersOut.list.remove("Accept-Ranges");
-  r.headersOut.list.remove("Content-Range");
+  // nginx's range filter answers 416 with "Content-Range: bytes */LENGTH".
+  if (st != 416) r.headersOut.list.remove("Content-Range");
   if (st < 300 && st != 204 && st != 201) {
     // 2xx special codes without page
   }

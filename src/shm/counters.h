@@ -22,6 +22,7 @@ struct Counters {
   std::atomic<int64_t> reading;
   std::atomic<int64_t> writing;
   std::atomic<int64_t> waiting;
+  std::atomic<uint64_t> boundary;  // multipart/byteranges boundaries (nginx's temp number)
 };
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "counters need lock-free atomics");

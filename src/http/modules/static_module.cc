@@ -1,5 +1,5 @@
-// Static files (with ETag, If-Modified-Since, single byte ranges), index,
-// try_files.
+// Static files (with ETag, If-Modified-Since, byte ranges: single and
+// multipart/byteranges, If-Range), index, try_files.
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include "http/core_module.h"
 #include "http/filter.h"
 #include "http/modules/modules.h"
+#include "shm/counters.h"
 
 namespace lunet::http {
 
@@ -107,6 +108,157 @@ void closeFile(void* p) {
   if (f->fd >= 0) ::close(f->fd);
 }
 
+// ---- byte ranges (nginx's ngx_http_range_filter_module) -----------------------
+
+struct Range {
+  int64_t start, end;  // [start, end)
+};
+constexpr int kMaxRanges = 64;
+constexpr int kRangeUnsatisfiable = -1;
+
+// Parses "bytes=…" as ngx_http_range_parse does. Returns the number of
+// ranges; 0 to send the whole file (not "bytes=", ranges covering more than
+// the file, a "0-" style range of an empty file, too many ranges), or
+// kRangeUnsatisfiable (syntax error, or no range inside the file) for 416.
+int parseRanges(std::string_view v, int64_t length, Range* out) {
+  if (v.size() < 6 || !ieq(v.substr(0, 6), "bytes=")) return 0;
+  size_t i = 6;
+  auto at = [&](size_t k) { return k < v.size() ? v[k] : '\0'; };
+  auto digit = [](char ch) { return ch >= '0' && ch <= '9'; };
+  constexpr int64_t kCutoff = INT64_MAX / 10;
+  int n = 0;
+  int64_t size = 0;
+  for (;;) {
+    int64_t start = 0, end = 0;
+    bool suffix = false;
+    while (at(i) == ' ') i++;
+    bool found = false;
+    if (at(i) != '-') {
+      if (!digit(at(i))) return kRangeUnsatisfiable;
+      while (digit(at(i))) {
+        if (start >= kCutoff) return kRangeUnsatisfiable;
+        start = start * 10 + (at(i++) - '0');
+      }
+      while (at(i) == ' ') i++;
+      if (at(i++) != '-') return kRangeUnsatisfiable;
+      while (at(i) == ' ') i++;
+      if (at(i) == ',' || at(i) == '\0') {
+        end = length;
+        found = true;
+      }
+    } else {
+      suffix = true;
+      i++;
+    }
+    if (!found) {
+      if (!digit(at(i))) return kRangeUnsatisfiable;
+      while (digit(at(i))) {
+        if (end >= kCutoff) return kRangeUnsatisfiable;
+        end = end * 10 + (at(i++) - '0');
+      }
+      while (at(i) == ' ') i++;
+      if (at(i) != ',' && at(i) != '\0') return kRangeUnsatisfiable;
+      if (suffix) {
+        start = end < length ? length - end : 0;
+        end = length - 1;
+      }
+      end = end >= length ? length : end + 1;
+    }
+    if (start < end) {
+      if (n == kMaxRanges) return 0;
+      out[n++] = {start, end};
+      size += end - start;
+    } else if (start == 0) {
+      return 0;
+    }
+    if (at(i++) != ',') break;
+  }
+  if (n == 0) return kRangeUnsatisfiable;
+  if (size > length) return 0;
+  return n;
+}
+
+// 206: one range as Content-Range, several as multipart/byteranges with
+// nginx's exact framing and its 20-digit boundary.
+int sendRanges(Request& r, FileRef* f, const Range* ranges, int n) {
+  HeadersOut& h = r.headersOut;
+  h.status = 206;
+  const int64_t length = f->size;
+  if (n == 1) {
+    char* p = static_cast<char*>(r.arena.alloc(80, 1));
+    int len =
+        std::snprintf(p, 80, "bytes %lld-%lld/%lld", static_cast<long long>(ranges[0].start),
+                      static_cast<long long>(ranges[0].end - 1), static_cast<long long>(length));
+    h.list.add(r.arena, "Content-Range", {p, static_cast<size_t>(len)});
+    h.contentLength = ranges[0].end - ranges[0].start;
+    int rc = sendHeader(r);
+    if (rc == kError) return kError;
+    if (rc == kDone || r.headerOnly) return kOk;
+    Buf* b = r.arena.make<Buf>();
+    b->file = f;
+    b->fileOffset = ranges[0].start;
+    b->fileLen = ranges[0].end - ranges[0].start;
+    b->last = true;
+    b->lastInChain = true;
+    return output(r, b) == kError ? kError : kOk;
+  }
+
+  uint64_t boundary = shm::counters().boundary.fetch_add(1, std::memory_order_relaxed) + 1;
+  char bnd[24];
+  std::snprintf(bnd, sizeof(bnd), "%020llu", static_cast<unsigned long long>(boundary));
+  // "\r\n--B\r\nContent-Type: T[; charset=C]\r\nContent-Range: bytes "
+  std::string head = "\r\n--";
+  head += bnd;
+  head += "\r\nContent-Type: ";
+  head.append(h.contentType);
+  if (!h.charset.empty()) {
+    head += "; charset=";
+    head.append(h.charset);
+  }
+  head += "\r\nContent-Range: bytes ";
+  std::string tail = "\r\n--";
+  tail += bnd;
+  tail += "--\r\n";
+
+  Buf* first = nullptr;
+  Buf** link = &first;
+  int64_t total = 0;
+  for (int i = 0; i < n; i++) {
+    char num[80];
+    int len = std::snprintf(
+        num, sizeof(num), "%lld-%lld/%lld\r\n\r\n", static_cast<long long>(ranges[i].start),
+        static_cast<long long>(ranges[i].end - 1), static_cast<long long>(length));
+    size_t hlen = head.size() + static_cast<size_t>(len);
+    char* p = static_cast<char*>(r.arena.alloc(hlen, 1));
+    std::memcpy(p, head.data(), head.size());
+    std::memcpy(p + head.size(), num, static_cast<size_t>(len));
+    Buf* hb = newBuf(r, {p, hlen});
+    Buf* fb = r.arena.make<Buf>();
+    fb->file = f;
+    fb->fileOffset = ranges[i].start;
+    fb->fileLen = ranges[i].end - ranges[i].start;
+    *link = hb;
+    hb->next = fb;
+    link = &fb->next;
+    total += static_cast<int64_t>(hlen) + fb->fileLen;
+  }
+  Buf* tb = newBufCopy(r, tail);
+  tb->last = true;
+  tb->lastInChain = true;
+  *link = tb;
+  total += static_cast<int64_t>(tail.size());
+
+  std::string ct = "multipart/byteranges; boundary=";
+  ct += bnd;
+  h.contentType = r.arena.dup(ct);
+  h.charset = {};
+  h.contentLength = total;
+  int rc = sendHeader(r);
+  if (rc == kError) return kError;
+  if (rc == kDone || r.headerOnly) return kOk;
+  return output(r, first) == kError ? kError : kOk;
+}
+
 int staticHandler(Request& r) {
   if (!(r.method & (kGet | kHead | kPost))) return 405;
   if (!r.uri.empty() && r.uri.back() == '/') return kDeclined;
@@ -187,11 +339,10 @@ int staticHandler(Request& r) {
     sendHeader(r);
     return kOk;
   }
-  h.list.add(r.arena, "Accept-Ranges", "bytes");
-  int64_t start = 0, len = st.st_size;
   if (in.range && r.main == &r) {
     bool useRange = true;
     if (in.ifRange) {
+      // nginx: an entity tag must match exactly, a date must equal Last-Modified.
       std::string_view v = in.ifRange->value;
       if (!v.empty() && v[0] == '"') {
         useRange = v == etag;
@@ -199,72 +350,27 @@ int staticHandler(Request& r) {
         useRange = core::parseHttpTime(v) == st.st_mtime;
       }
     }
-    std::string_view v = in.range->value;
-    if (useRange && v.size() > 6 && v.substr(0, 6) == "bytes=" &&
-        v.find(',') == std::string_view::npos) {
-      v.remove_prefix(6);
-      while (!v.empty() && v[0] == ' ') v.remove_prefix(1);
-      size_t dash = v.find('-');
-      bool ok = dash != std::string_view::npos;
-      auto parse = [](std::string_view s, int64_t* out) {
-        while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
-        if (s.empty() || s.size() > 18) return false;
-        int64_t n = 0;
-        for (char ch : s) {
-          if (ch < '0' || ch > '9') return false;
-          n = n * 10 + (ch - '0');
-        }
-        *out = n;
-        return true;
-      };
-      int64_t a = -1, b = -1;
-      if (ok) {
-        std::string_view as = v.substr(0, dash), bs = v.substr(dash + 1);
-        if (as.empty()) {
-          ok = parse(bs, &b);
-          if (ok) {
-            if (b == 0) {
-              ok = false;
-              a = st.st_size;  // unsatisfiable
-            } else {
-              a = b > st.st_size ? 0 : st.st_size - b;
-              b = st.st_size - 1;
-            }
-          }
-        } else {
-          ok = parse(as, &a);
-          if (ok && !bs.empty()) ok = parse(bs, &b);
-          if (ok && bs.empty()) b = st.st_size - 1;
-          if (ok && b < a) ok = false, a = -2;
-          if (ok && b >= st.st_size) b = st.st_size - 1;
-        }
-      }
-      if (ok && a >= 0 && a < st.st_size) {
-        start = a;
-        len = b - a + 1;
-        h.status = 206;
-        h.contentLength = len;
-        char* p = static_cast<char*>(r.arena.alloc(80, 1));
-        int n = std::snprintf(p, 80, "bytes %lld-%lld/%lld", static_cast<long long>(a),
-                              static_cast<long long>(b), static_cast<long long>(st.st_size));
-        h.list.add(r.arena, "Content-Range", {p, static_cast<size_t>(n)});
-      } else if (a >= st.st_size || (ok && a >= 0)) {
+    if (useRange) {
+      Range ranges[kMaxRanges];
+      int n = parseRanges(in.range->value, st.st_size, ranges);
+      if (n == kRangeUnsatisfiable) {
         char* p = static_cast<char*>(r.arena.alloc(48, 1));
-        int n = std::snprintf(p, 48, "bytes */%lld", static_cast<long long>(st.st_size));
-        h.list.remove("Accept-Ranges");
-        h.list.add(r.arena, "Content-Range", {p, static_cast<size_t>(n)});
+        int len = std::snprintf(p, 48, "bytes */%lld", static_cast<long long>(st.st_size));
+        h.list.add(r.arena, "Content-Range", {p, static_cast<size_t>(len)});
         h.lastModified = -1;
         return 416;
       }
+      if (n > 0) return sendRanges(r, f, ranges, n);
     }
   }
+  h.list.add(r.arena, "Accept-Ranges", "bytes");
   int rc = sendHeader(r);
   if (rc == kError) return kError;
   if (rc == kDone || r.headerOnly) return kOk;
   Buf* b = r.arena.make<Buf>();
   b->file = f;
-  b->fileOffset = start;
-  b->fileLen = len;
+  b->fileOffset = 0;
+  b->fileLen = st.st_size;
   b->last = r.main == &r;
   b->lastInChain = true;
   return output(r, b) == kError ? kError : kOk;
