@@ -771,6 +771,25 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
       std::strcpy(out, "unix:");
     }
   };
+  if (!addr->subs.empty()) {
+    // The wildcard socket: the local address picks a specific listen.
+    for (ListenAddr* sub : addr->subs) {
+      bool match = false;
+      if (c->local.ss_family == AF_INET && sub->addr.ss_family == AF_INET) {
+        match = reinterpret_cast<const sockaddr_in*>(&c->local)->sin_addr.s_addr ==
+                reinterpret_cast<const sockaddr_in*>(&sub->addr)->sin_addr.s_addr;
+      } else if (c->local.ss_family == AF_INET6 && sub->addr.ss_family == AF_INET6) {
+        match = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&c->local)->sin6_addr,
+                            &reinterpret_cast<const sockaddr_in6*>(&sub->addr)->sin6_addr,
+                            sizeof(in6_addr)) == 0;
+      }
+      if (match) {
+        c->addr = sub;
+        c->defaultSrv = sub->defaultServer;
+        break;
+      }
+    }
+  }
   fmt(c->peer, c->peerText, &c->peerPort);
   fmt(c->local, c->localText, &c->localPort);
   uv_tcp_nodelay(c->tcp, 1);

@@ -39,9 +39,26 @@ struct PendingListen {
   std::string text;
   bool def;
   bool reuseport;
+  bool bind;
   int backlog;
 };
 std::vector<PendingListen> gListens;  // config time
+
+bool isWildcard(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) {
+    return reinterpret_cast<const sockaddr_in*>(&ss)->sin_addr.s_addr == htonl(INADDR_ANY);
+  }
+  if (ss.ss_family == AF_INET6) {
+    return IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_addr);
+  }
+  return false;
+}
+
+uint16_t portOf(const sockaddr_storage& ss) {
+  if (ss.ss_family == AF_INET) return reinterpret_cast<const sockaddr_in*>(&ss)->sin_port;
+  if (ss.ss_family == AF_INET6) return reinterpret_cast<const sockaddr_in6*>(&ss)->sin6_port;
+  return 0;
+}
 
 }  // namespace
 
@@ -154,10 +171,26 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
       a->defaultServer = pl.srv;
     }
     a->reuseport |= pl.reuseport;
+    a->bind |= pl.bind || pl.reuseport;
     if (pl.backlog > 0) a->backlog = pl.backlog;
+  }
+  // As nginx: a specific address on a port that also has the wildcard gets
+  // no socket of its own (unless `bind`): the wildcard socket accepts and
+  // the connection's local address picks the specific servers table.
+  for (auto& a : cmcf->addrs) {
+    if (a->bind || isWildcard(a->addr)) continue;
+    for (auto& w : cmcf->addrs) {
+      if (w.get() != a.get() && isWildcard(w->addr) && w->addr.ss_family == a->addr.ss_family &&
+          portOf(w->addr) == portOf(a->addr)) {
+        w->subs.push_back(a.get());
+        a->boundTo = w.get();
+        break;
+      }
+    }
   }
   for (auto& a : cmcf->addrs) {
     if (a->defaultServer == nullptr) a->defaultServer = a->servers.front();
+    if (a->boundTo != nullptr) continue;
     auto l = std::make_unique<process::Listening>();
     l->text = a->text;
     l->addr = a->addr;
@@ -364,10 +397,12 @@ void setListen(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
     } else if (a.rfind("backlog=", 0) == 0) {
       pl.backlog = std::atoi(a.c_str() + 8);
       if (pl.backlog <= 0) fail(n, "invalid backlog \"" + a.substr(8) + "\"");
+      pl.bind = true;
     } else if (a == "bind" || a == "deferred" || a.rfind("so_keepalive=", 0) == 0 ||
                a.rfind("rcvbuf=", 0) == 0 || a.rfind("sndbuf=", 0) == 0 ||
-               a.rfind("ipv6only=", 0) == 0 || a == "fastopen") {
-      // socket tuning nginx accepts; harmless to ignore for correctness
+               a.rfind("ipv6only=", 0) == 0 || a.rfind("fastopen", 0) == 0) {
+      // nginx implies `bind` for socket options; the tuning itself is ignored
+      pl.bind = true;
     } else {
       fail(n, "invalid parameter \"" + a + "\"");
     }

@@ -40,9 +40,14 @@ struct ListenAddr {
   std::vector<HttpCoreSrv*> servers;  // in config order
   HttpCoreSrv* defaultServer = nullptr;
   bool reuseport = false;
+  bool bind = false;  // `bind` (or an option implying it): a socket of its own
   int backlog = 511;
   std::string text;
   event::UvHandle<uv_tcp_t> handle;  // in workers
+  // A wildcard address's specific addresses on the same port that have no
+  // socket of their own; a connection picks one by its local address.
+  std::vector<ListenAddr*> subs;
+  ListenAddr* boundTo = nullptr;  // the wildcard that accepts for this one
 };
 
 // One step of the phase engine (nginx's ngx_http_phase_handler_t).
