@@ -768,7 +768,17 @@ def main():
     ap.add_argument("--update-readme", action="store_true",
                     help="replace the table in README.md's Performance section")
     ap.add_argument("--keep", action="store_true", help="keep the /tmp prefixes")
+    ap.add_argument("--from-json", metavar="FILE",
+                    help="measure nothing: re-render the tables (and README with "
+                         "--update-readme) from a results file of an earlier run")
     a = ap.parse_args()
+    if a.from_json:
+        with open(a.from_json) as f:
+            data = json.load(f)
+        print(text_table(data))
+        if a.update_readme and not data.get("self_check"):
+            update_readme(data)
+        return 0
     a.rounds = a.rounds or (3 if a.quick else 5)
     a.duration = a.duration or (1 if a.quick else 5)
     a.warmup = a.warmup or (1 if a.quick else 2)
