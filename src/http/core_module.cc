@@ -410,6 +410,46 @@ void setListen(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   gListens.push_back(pl);
 }
 
+// limit_except METHOD ... { allow all; | deny all; }
+void setLimitExcept(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  HttpCoreLoc* l = locc(c);
+  if (l->limitExcept != 0) fail(n, "\"limit_except\" directive is duplicate");
+  static const std::pair<const char*, uint32_t> kMethods[] = {
+      {"GET", kGet | kHead}, {"HEAD", kHead},       {"POST", kPost},   {"PUT", kPut},
+      {"DELETE", kDelete},   {"OPTIONS", kOptions}, {"PATCH", kPatch},
+  };
+  static const char* const kWebDav[] = {"MKCOL",     "COPY", "MOVE",  "PROPFIND",
+                                        "PROPPATCH", "LOCK", "UNLOCK"};
+  uint32_t mask = 0;
+  for (const auto& a : n.args) {
+    std::string m = a.value;
+    std::transform(m.begin(), m.end(), m.begin(), ::toupper);
+    bool found = false;
+    for (const auto& [name, bit] : kMethods) {
+      if (m == name) {
+        mask |= bit;
+        found = true;
+      }
+    }
+    for (const char* name : kWebDav) {
+      if (m == name) fail(n, "method \"" + a.value + "\" in \"limit_except\" is not supported");
+    }
+    if (!found) fail(n, "invalid method \"" + a.value + "\"");
+  }
+  bool deny = false;
+  for (const ConfNode& ch : n.children) {
+    if ((ch.name == "deny" || ch.name == "allow") && ch.args.size() == 1 && ch.arg(0) == "all") {
+      deny = ch.name == "deny";
+      break;  // the first matching rule wins
+    }
+    fail(ch, "\"" + ch.name + (ch.args.empty() ? "" : " " + ch.arg(0)) +
+                 "\" is not supported inside \"limit_except\" (only \"allow all\" and \"deny "
+                 "all\")");
+  }
+  l->limitExcept = mask;
+  l->limitExceptDeny = deny;
+}
+
 void setServerName(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   HttpCoreSrv* s = srvc(c);
   for (const auto& a : n.args) {
@@ -590,6 +630,8 @@ const Directive kDirectives[] = {
     {"location", conf::kHttpSrvCtx | conf::kHttpLocCtx, conf::kBlock | conf::kTake12, setLocation,
      conf::Slot::kLoc},
     {"listen", conf::kHttpSrvCtx, conf::k1More, setListen, conf::Slot::kSrv},
+    {"limit_except", conf::kHttpLocCtx, conf::kBlock | conf::k1More, setLimitExcept,
+     conf::Slot::kLoc},
     {"server_name", conf::kHttpSrvCtx, conf::k1More, setServerName, conf::Slot::kSrv},
     {"root", kAllLoc, conf::kTake1, setRoot, conf::Slot::kLoc},
     {"alias", conf::kHttpLocCtx, conf::kTake1, setRoot, conf::Slot::kLoc},

@@ -142,6 +142,11 @@ struct HttpCoreLoc : conf::ConfBase {
 
   ContentHandler handler = nullptr;  // nginx's clcf->handler
 
+  // limit_except METHODS { deny all; }: methods outside `limitExcept` (a
+  // Method mask; 0 = no limit_except here) are refused with 403.
+  uint32_t limitExcept = 0;
+  bool limitExceptDeny = false;
+
   std::optional<std::string> root;  // root or alias value (complex)
   bool alias = false;
   ComplexValue rootValue;

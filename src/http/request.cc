@@ -178,6 +178,13 @@ void runPhases(Request& r) noexcept {
           finalize(r, 404);
           return;
         }
+        if (clcf->limitExcept != 0 && !(r.method & clcf->limitExcept) && clcf->limitExceptDeny) {
+          // nginx switches to the limit_except block's configuration here;
+          // with "deny all" nothing of the location runs: 403.
+          LUNET_LOG(r.log, core::Level::kError, 0, "access forbidden by rule");
+          finalize(r, 403);
+          return;
+        }
         r.log.setSinks(clcf->ownErrorLog ? clcf->ownErrorLog.get() : r.log.sinks());
         if (r.main == &r && !r.internal) {
           int64_t max = clcf->clientMaxBodySize;
