@@ -474,7 +474,17 @@ void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
     case ConnState::kRequest:
       processBody(c, c->bbuf, static_cast<size_t>(nread));
       return;
-    case ConnState::kLinger:
+    case ConnState::kLinger: {
+      uint64_t now = core::nowMsec();
+      if (now >= c->lingerDeadline) {
+        closeConnection(c);
+        return;
+      }
+      uint64_t left = c->lingerDeadline - now;
+      uint64_t t = static_cast<uint64_t>(c->lingerTimeout);
+      armTimer(c, t < left ? t : left, onLingerTimeout);
+      return;
+    }
     case ConnState::kClosing:
       return;
   }
@@ -1125,6 +1135,7 @@ void requestDone(Connection* c) noexcept {
   int64_t ka = clcf ? clcf->keepaliveTimeout : 75000;
   int64_t lingerClose = clcf ? clcf->lingeringClose : 1;
   int64_t lingerTimeout = clcf ? clcf->lingeringTimeout : 5000;
+  int64_t lingerTime = clcf ? clcf->lingeringTime : 30000;
   bool linger =
       !keep && (c->linger || (!c->messageDone && lingerClose != 0)) && !c->error && !c->eof;
   if (lingerClose == 2 && !keep && !c->error && !c->eof) linger = true;
@@ -1158,7 +1169,10 @@ void requestDone(Connection* c) noexcept {
         closeConnection(c);
         return;
       }
-      armTimer(c, static_cast<uint64_t>(lingerTimeout), onLingerTimeout);
+      c->lingerTimeout = lingerTimeout;
+      c->lingerDeadline = core::nowMsec() + static_cast<uint64_t>(lingerTime);
+      armTimer(c, static_cast<uint64_t>(lingerTime < lingerTimeout ? lingerTime : lingerTimeout),
+               onLingerTimeout);
       return;
     }
     closeConnection(c);

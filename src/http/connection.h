@@ -80,6 +80,10 @@ struct Connection {
   bool closeAfter = false;
   bool shuttingDown = false;
   bool linger = false;
+  // Lingering close: each read re-arms lingerTimeout (lingering_timeout),
+  // never past lingerDeadline (start + lingering_time), as nginx.
+  uint64_t lingerDeadline = 0;
+  int64_t lingerTimeout = 0;
   Connection* prevIdle = nullptr;
   Connection* nextIdle = nullptr;
   Connection* prev = nullptr;  // all-connections list
