@@ -389,6 +389,26 @@ sub stop_server {
         Time::HiRes::sleep(0.01);
         kill 'KILL', -$pid;
     };
+    check_sanitizer_reports();
+}
+
+# Sanitizer builds (ASan/LSan/UBSan) report on the server's stderr, often
+# only when a worker exits — i.e. while the server is being stopped, between
+# two blocks' log windows. After every stop the new stderr bytes are scanned
+# and a report fails the block that ran last.
+my $SanPos = 0;
+my $SanLabel = 'server start';
+
+sub check_sanitizer_reports {
+    my $size = file_size($StderrFile);
+    return if $size <= $SanPos;
+    my $text = read_file_from($StderrFile, $SanPos);
+    $SanPos = $size;
+    return unless $text =~ /ERROR: (?:Address|Leak)Sanitizer|^\S+:\d+:\d+: runtime error: /m;
+    Test::More::fail("$SanLabel - sanitizer report in server stderr");
+    my @lines = split /\n/, $text;
+    splice @lines, 60 if @lines > 60;
+    Test::More::diag("  $_") for @lines;
 }
 
 sub kill_server_now {
@@ -1293,10 +1313,13 @@ sub run_tests {
 
     for my $block (@blocks) {
         my $t0 = Time::HiRes::time();
+        # HUP mode: old workers of the previous block exit during this one.
+        check_sanitizer_reports();
         eval { run_block($block); 1 } or do {
             my $err = $@ || 'unknown error';
             Test::More::fail(($block->{name}[0] // 'block') . " - harness error: $err");
         };
+        $SanLabel = $block->{name}[0] // 'block';
         if ($ENV{TEST_NGINX_BLOCK_TIMES}) {
             Test::More::diag(sprintf "%6.1f ms  %s",
                 (Time::HiRes::time() - $t0) * 1000, $block->{name}[0] // '?');
