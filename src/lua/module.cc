@@ -272,6 +272,9 @@ void exitProcess(process::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   runExitWorker();
+  // The VM owns libuv handles (entry-thread timers, ...): close it while the
+  // worker's loop still exists, so their close callbacks free them.
+  mc->vm.reset();
 }
 
 const conf::Module kLuaModule{

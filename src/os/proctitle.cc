@@ -18,6 +18,11 @@ size_t gAreaLen = 0;
 std::string gCommandLine;
 }  // namespace
 
+// The heap copy of the original environment: workers later point environ at
+// a filtered list (the `env` directive), but the strings stay ours. External
+// linkage so the pointer is kept (and leak checkers see it as reachable).
+char** gOriginalEnviron = nullptr;
+
 void initProctitle(int argc, char** argv) {
   if (argc == 0 || argv[0] == nullptr) return;
   for (int i = 0; i < argc; i++) {
@@ -39,6 +44,7 @@ void initProctitle(int argc, char** argv) {
     env[i] = strdup(environ[i]);
   }
   env[n] = nullptr;
+  gOriginalEnviron = env;
   environ = env;
   for (int i = 0; i < argc; i++) argv[i] = strdup(argv[i]);
   gArea = start;
