@@ -23,6 +23,17 @@ namespace {
 
 void closeSendPoll(Connection* c) noexcept;
 
+// From a write/sendfile callback: write what is queued; when nothing is left
+// in flight (possibly because it all went out synchronously), the queue has
+// drained.
+void continueWriting(Connection* c) noexcept {
+  if (c->req != nullptr && c->req->out != nullptr) {
+    startWriting(*c->req);
+    if (c->state == ConnState::kClosing) return;
+  }
+  if (c->pendingWrites == 0 && (c->req == nullptr || c->req->out == nullptr)) onWriteDrained(c);
+}
+
 Connection* gAll = nullptr;
 char gScratch[16384];  // discard / lingering reads
 
@@ -693,11 +704,7 @@ void onWrite(uv_write_t* w, int status) {
     return;
   }
   if (c->state == ConnState::kClosing) return;
-  if (c->req != nullptr && c->req->out != nullptr) {
-    startWriting(*c->req);
-    return;
-  }
-  if (c->pendingWrites == 0) onWriteDrained(c);
+  continueWriting(c);
 }
 
 void onKeepaliveTimeout(uv_timer_t* t) {
@@ -981,11 +988,7 @@ void onSendWritable(uv_poll_t* p, int status, int) {
     closeConnection(c);
     return;
   }
-  if (c->req != nullptr && c->req->out != nullptr) {
-    startWriting(*c->req);
-    return;
-  }
-  if (c->pendingWrites == 0) onWriteDrained(c);
+  continueWriting(c);
 }
 
 }  // namespace
@@ -1058,6 +1061,10 @@ void startWriting(Request& r) noexcept {
     wr->c = c;
     wr->heap = heap;
     wr->bytes = bytes;
+    // Always through uv_write (callback on a later loop iteration), never
+    // uv_try_write: request completion must not happen synchronously inside
+    // a filter call (echo_location runs subrequests nested in the parent's
+    // handler; finishing the main request there would free it under them).
     int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(c->tcp), bufs, n, onWrite);
     if (rc != 0) {
       std::free(heap);

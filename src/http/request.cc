@@ -592,13 +592,18 @@ int headerFilterBottom(Request& r) noexcept {
   size += hostLen;
   char* buf = static_cast<char*>(r.arena.alloc(size, 1));
   char* p = buf;
-  p += std::snprintf(p, 32, "HTTP/1.1 ");
+  std::memcpy(p, "HTTP/1.1 ", 9);
+  p += 9;
   if (!h.statusLine.empty()) {
     if (!h.statusLine.empty()) std::memcpy(p, h.statusLine.data(), h.statusLine.size());
     p += h.statusLine.size();
   } else {
     std::string_view reason = reasonPhrase(st);
-    p += std::snprintf(p, 8, "%03d", st);
+    unsigned code = static_cast<unsigned>(st) % 1000;
+    p[0] = static_cast<char>('0' + code / 100);
+    p[1] = static_cast<char>('0' + code / 10 % 10);
+    p[2] = static_cast<char>('0' + code % 10);
+    p += 3;
     if (!reason.empty()) {
       *p++ = ' ';
       if (!reason.empty()) std::memcpy(p, reason.data(), reason.size());
@@ -629,7 +634,19 @@ int headerFilterBottom(Request& r) noexcept {
     *p++ = '\n';
   }
   if (h.contentLength >= 0) {
-    p += std::snprintf(p, 48, "Content-Length: %lld\r\n", static_cast<long long>(h.contentLength));
+    // The hot path of every response: no printf.
+    std::memcpy(p, "Content-Length: ", 16);
+    p += 16;
+    char digits[24];
+    int nd = 0;
+    uint64_t v = static_cast<uint64_t>(h.contentLength);
+    do {
+      digits[nd++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (nd > 0) *p++ = digits[--nd];
+    *p++ = '\r';
+    *p++ = '\n';
   }
   if (h.lastModified >= 0) {
     char tb[40];
