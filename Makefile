@@ -39,8 +39,14 @@ prove: build
 	end=$$(date +%s.%N); \
 	printf 'prove wall time: %.1f s\n' $$(echo "$$end - $$start" | bc); exit $$rc
 
+# The t/ suite against the ASan+UBSan build: the harness fails a block when
+# the server's stderr carries a sanitizer report (workers are leak-checked
+# when they exit).
 prove-asan: build-asan
-	@TEST_NGINX_BINARY=$(CURDIR)/build/asan/lunet prove -I t/lib $(PROVE_ARGS)
+	@start=$$(date +%s.%N); \
+	TEST_NGINX_BINARY=$(CURDIR)/build/asan/lunet prove -I t/lib $(PROVE_ARGS); rc=$$?; \
+	end=$$(date +%s.%N); \
+	printf 'prove (ASan+UBSan) wall time: %.1f s\n' $$(echo "$$end - $$start" | bc); exit $$rc
 
 test: build build-asan
 	@echo "== unit tests (release)"
@@ -49,6 +55,8 @@ test: build build-asan
 	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_unit --gtest_brief=1
 	@echo "== t/ (prove)"
 	@$(MAKE) --no-print-directory prove
+	@echo "== t/ (prove, ASan + UBSan build)"
+	@$(MAKE) --no-print-directory prove-asan
 
 bench: build
 	@bash scripts/deps.sh --bench

@@ -8,7 +8,7 @@ pkgs=(
   libluajit2-5.1-dev libuv1-dev libssl-dev node-llhttp libpcre2-dev
   libgtest-dev
   libtest-base-perl libtext-diff-perl libipc-run3-perl libwww-perl liburi-perl
-  lua-cjson curl procps bc
+  lua-cjson curl procps bc strace
 )
 if [ "${1:-}" = "--bench" ]; then
   pkgs+=(wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache python3 util-linux)
