@@ -72,6 +72,23 @@ like($out, qr/\[emerg\] (?:\d+#\d+: )?unknown directive "bogus_directive" in \Q$
      '-t reports [emerg] with file:line');
 like($out, qr/test failed/, '-t says test failed');
 
+# ---- -v / -V and a symlink named nginx ---------------------------------------
+SKIP: {
+    skip 'version output is Lunet-specific', 7 if `$bin -v 2>&1` !~ /^lunet version/;
+    my @v = split /\n/, `$bin -v 2>&1`;
+    like($v[0], qr{^lunet version: lunet/\d+\.\d+\.\d+$}, '-v first line');
+    is($v[1], 'nginx version: nginx/1.27.0', '-v second line names the nginx release followed');
+    my $V = `$bin -V 2>&1`;
+    like($V, qr/^built with OpenSSL /m, '-V names OpenSSL');
+    like($V, qr/^configure arguments: .*--without-http_fastcgi_module/m,
+         '-V lists missing standard modules as --without-...');
+    symlink($bin, "$dir/nginx") or die "symlink: $!";
+    my $o = `$dir/nginx -p $dir/ -c $dir/conf/nginx.conf -t 2>&1`;
+    is($? >> 8, 0, 'runs through a symlink named nginx');
+    like($o, qr/^nginx: the configuration file .* syntax is ok$/m, 'and calls itself nginx');
+    like(`$dir/nginx -v 2>&1`, qr/^lunet version: /, 'nginx -v still tells lunet\'s version first');
+}
+
 # ---- start, serve, TERM --------------------------------------------------
 is(lunet(), 0, 'daemon starts');
 ok(wait_until(sub { defined get('/') }), 'serves after start');
