@@ -63,6 +63,23 @@ is($? >> 8, 0, '-t on a good config exits 0');
 like($out, qr/the configuration file \Q$dir\E\/conf\/nginx.conf syntax is ok/, '-t syntax ok line');
 like($out, qr/configuration file \Q$dir\E\/conf\/nginx.conf test is successful/, '-t successful line');
 
+$out = `$bin -p $dir/ -c $dir/conf/nginx.conf -q -t 2>&1`;
+is($? >> 8, 0, '-q -t exits 0');
+is($out, '', '-q -t prints nothing on success');
+open my $inc, '>', "$dir/conf/extra.types" or die;
+print $inc "types { text/x-lunet lnt; }\n";
+close $inc;
+my $main_conf = read_file("$dir/conf/nginx.conf");
+open my $wc, '>', "$dir/conf/dump.conf" or die;
+(my $with_include = $main_conf) =~ s/http \{/http {\n    include extra.types;/;
+print $wc $with_include;
+close $wc;
+$out = `$bin -p $dir/ -c $dir/conf/dump.conf -T 2>/dev/null`;
+is($? >> 8, 0, '-T exits 0');
+like($out, qr/^# configuration file \Q$dir\E\/conf\/dump.conf:\n\Q$with_include\E/m, '-T dumps the main file');
+like($out, qr/^# configuration file \Q$dir\E\/conf\/extra.types:\ntypes \{ text\/x-lunet lnt; \}/m,
+     '-T dumps included files');
+
 open my $bad, '>', "$dir/conf/bad.conf" or die;
 print $bad "events {}\nhttp {\n  bogus_directive on;\n}\n";
 close $bad;
