@@ -516,8 +516,89 @@ llhttp_errno_t feed(Connection* c, const char* data, size_t len) {
   return e;
 }
 
+// nginx's request-line rules that llhttp does not apply, checked once the
+// whole line is in the buffer and before llhttp sees its end: a major
+// version above 1 is 505, "HTTP/0.x" is 400, and a line without a version
+// is an HTTP/0.9 simple request (GET only; the answer has no header).
+// Returns 0 (let llhttp parse), kSimpleGet, or an HTTP status.
+constexpr int kSimpleGet = 9;
+int checkRequestLine(Connection* c) {
+  const char* b = c->hbuf + c->reqStart;
+  const char* end = c->hbuf + c->hlen;
+  while (b < end && (*b == '\r' || *b == '\n')) b++;  // nginx skips empty lines
+  const char* lf = static_cast<const char*>(std::memchr(b, '\n', static_cast<size_t>(end - b)));
+  if (lf == nullptr || lf < c->hbuf + c->hparsed) return 0;  // incomplete or already parsed
+  const char* p = b;
+  while (p < lf && *p != ' ') p++;
+  const char* method = b;
+  size_t methodLen = static_cast<size_t>(p - b);
+  while (p < lf && *p == ' ') p++;
+  const char* uri = p;
+  while (p < lf && *p != ' ' && *p != '\r') p++;
+  const char* uriEnd = p;
+  while (p < lf && *p == ' ') p++;
+  if (uri == uriEnd) return 0;
+  if (p == lf || (*p == '\r' && p + 1 == lf)) {
+    Request* r = createRequest(c);
+    c->req = r;
+    r->httpVersion = 9;
+    r->requestLine = {b, static_cast<size_t>(uriEnd - b)};
+    if (methodLen != 3 || std::memcmp(method, "GET", 3) != 0) {
+      LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent invalid method in HTTP/0.9 request");
+      return 400;
+    }
+    c->methodOff = static_cast<uint32_t>(method - c->hbuf);
+    c->methodLen = 3;
+    c->urlOff = static_cast<uint32_t>(uri - c->hbuf);
+    c->urlLen = static_cast<uint32_t>(uriEnd - uri);
+    return kSimpleGet;
+  }
+  if (end - p < 6 || std::memcmp(p, "HTTP/", 5) != 0) return 0;
+  p += 5;
+  if (*p < '0' || *p > '9') return 0;
+  int major = 0;
+  for (; p < lf && *p >= '0' && *p <= '9'; p++) {
+    major = major * 10 + (*p - '0');
+    if (major == 0 || major > 1) {
+      int status = major == 0 ? 400 : 505;
+      LUNET_LOG(c->log, core::Level::kInfo, 0,
+                "client sent invalid %s while reading client request line",
+                status == 505 ? "version" : "request");
+      return status;
+    }
+  }
+  return 0;
+}
+
+// An HTTP/0.9 simple request: no header lines follow, no body, no
+// keep-alive; the request is built without llhttp.
+llhttp_errno_t startSimpleRequest(Connection* c) {
+  Request* r = c->req;
+  c->hdrs.clear();
+  c->parser.http_major = 0;
+  c->parser.http_minor = 9;
+  c->inRequestLine = false;
+  c->headersDone = c->messageDone = true;
+  c->closeAfter = true;
+  c->rest = nullptr;
+  c->restLen = 0;
+  int rc = buildRequest(c, *r);
+  r->httpVersion = 9;
+  r->keepAlive = r->headersIn.keepAlive = false;
+  if (rc != 0) c->parseError = rc;
+  return HPE_PAUSED;
+}
+
 void processHeader(Connection* c) {
-  llhttp_errno_t e = feed(c, c->hbuf + c->hparsed, c->hlen - c->hparsed);
+  llhttp_errno_t e;
+  if (int pre = checkRequestLine(c); pre == kSimpleGet) {
+    e = startSimpleRequest(c);
+  } else if (pre != 0) {
+    sendErrorAndClose(c, pre);
+    return;
+  } else {
+    e = feed(c, c->hbuf + c->hparsed, c->hlen - c->hparsed);
+  }
   c->hparsed = c->hlen;
   if (c->parseError != 0 || (e != HPE_OK && e != HPE_PAUSED)) {
     int status = c->parseError ? c->parseError : 400;
