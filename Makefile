@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 PROVE_ARGS ?= -r t/
 
-.PHONY: all deps build build-asan build-debug run test unit unit-asan prove prove-asan bench clean format
+.PHONY: all deps build build-asan build-debug run test unit unit-asan prove prove-asan fuzz-smoke bench clean format
 
 all: build
 
@@ -57,6 +57,23 @@ test: build build-asan
 	@$(MAKE) --no-print-directory prove
 	@echo "== t/ (prove, ASan + UBSan build)"
 	@$(MAKE) --no-print-directory prove-asan
+	@echo "== fuzz smoke ($(FUZZ_SECONDS) s per target)"
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+# libFuzzer targets (clang) for the HTTP adapter and the config lexer, each
+# run for FUZZ_SECONDS on a corpus kept under build/fuzz/corpus.
+FUZZ_SECONDS ?= 20
+FUZZ_TARGETS = fuzz_http fuzz_conf_lexer
+fuzz-smoke: deps
+	@CC=clang CXX=clang++ cmake -S . -B build/fuzz -DCMAKE_BUILD_TYPE=Debug -DLUNET_FUZZ=ON \
+	  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" >/dev/null
+	@cmake --build build/fuzz -j$(JOBS) --target $(FUZZ_TARGETS)
+	@for f in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$f; \
+	  ./build/fuzz/$$f -max_total_time=$(FUZZ_SECONDS) build/fuzz/corpus/$$f > build/fuzz/$$f.log 2>&1 \
+	    || { tail -40 build/fuzz/$$f.log; echo "fuzz: $$f FAILED"; exit 1; }; \
+	  echo "fuzz: $$f $$(tail -1 build/fuzz/$$f.log)"; \
+	done
 
 bench: build
 	@bash scripts/deps.sh --bench

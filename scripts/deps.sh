@@ -4,7 +4,7 @@
 set -euo pipefail
 
 pkgs=(
-  build-essential cmake pkg-config clang
+  build-essential cmake pkg-config clang libclang-rt-dev
   libluajit2-5.1-dev libuv1-dev libssl-dev node-llhttp libpcre2-dev
   libgtest-dev
   libtest-base-perl libtext-diff-perl libipc-run3-perl libwww-perl liburi-perl
