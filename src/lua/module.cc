@@ -105,8 +105,8 @@ void setByLua(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d) {
         h->args.push_back(std::move(cv));
       }
     }
-    lc->sets.push_back(std::move(h));
-    main->anySet = true;
+    addSetOp(e, h.get());
+    lc->sets.push_back(std::move(h));  // owns it; the rewrite op points to it
     return;
   }
   LuaHandlerPtr* slot = nullptr;
@@ -240,7 +240,6 @@ void postConfiguration(Engine& e) {
   Vm& vm = *mc->vm;
   setCurrentVm(&vm);
 
-  if (mc->anySet) registerSetPhase();
   if (mc->anyRewrite) registerRewritePhase();
   if (mc->anyAccess) registerAccessPhase();
   if (mc->anyHeaderFilter) registerHeaderFilter();

@@ -36,7 +36,7 @@ struct LuaMainConf : conf::ConfBase {
   int64_t maxPendingTimers = -1;
   int64_t maxRunningTimers = -1;
   // Which phases any location uses (handlers are registered only if so).
-  bool anyRewrite = false, anyAccess = false, anySet = false;
+  bool anyRewrite = false, anyAccess = false;
   bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;
   std::unique_ptr<Vm> vm;
 };
@@ -47,7 +47,7 @@ struct LuaLocConf : conf::ConfBase {
   int64_t transformUnderscores = -1;
   int64_t checkClientAbort = -1;
   int64_t useDefaultType = -1;
-  std::vector<LuaHandlerPtr> sets;  // set_by_lua*, in order
+  std::vector<LuaHandlerPtr> sets;  // set_by_lua* (run as rewrite ops)
   LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
 };
 

@@ -13,12 +13,15 @@ namespace lunet::lua {
 class RequestCtx;
 
 int contentHandler(http::Request& r);  // phase_content.cc (clcf->handler)
-void registerSetPhase();               // phase_set.cc
-void registerRewritePhase();           // phase_rewrite.cc
-void registerAccessPhase();            // phase_access.cc
-void registerHeaderFilter();           // phase_header_filter.cc
-void registerBodyFilter();             // phase_body_filter.cc
-void registerLogPhase();               // phase_log.cc
+struct LuaHandler;
+// set_by_lua*: appends h as an op of the rewrite script of the block being
+// parsed (phase_set.cc).
+void addSetOp(conf::Engine& e, LuaHandler* h);
+void registerRewritePhase();  // phase_rewrite.cc
+void registerAccessPhase();   // phase_access.cc
+void registerHeaderFilter();  // phase_header_filter.cc
+void registerBodyFilter();    // phase_body_filter.cc
+void registerLogPhase();      // phase_log.cc
 
 // rewrite_by_lua* and access_by_lua* (phase_common.cc): waits for the body
 // when lua_need_request_body is on, then runs lc->*handler as a yieldable

@@ -22,7 +22,7 @@ using conf::fail;
 
 const conf::Module& mod();
 
-enum class OpKind { kReturn, kRewrite, kSet, kIf, kBreak };
+enum class OpKind { kReturn, kRewrite, kSet, kIf, kBreak, kCall };
 enum class RwFlag { kNone, kLast, kBreak, kRedirect, kPermanent };
 enum class CondKind { kTrue, kEq, kNe, kRe, kNre, kFile, kDir, kExists, kExec };
 
@@ -42,6 +42,9 @@ struct Op {
   ComplexValue right;
   const conf::ConfLevel* ifLevel = nullptr;
   const struct RewriteLoc* ifConf = nullptr;
+  // call (addRewriteCallOp)
+  RewriteCallOp call = nullptr;
+  const void* callData = nullptr;
 };
 
 struct RewriteLoc : ConfBase {
@@ -272,6 +275,14 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
         if (!setVariable(r, op.varName, v)) setIndexed(r, op.varIndex, v);
         break;
       }
+      case OpKind::kCall: {
+        int rc = op.call(r, op.callData);
+        if (rc != kDeclined) {
+          *stop = true;
+          return rc;
+        }
+        break;
+      }
       case OpKind::kIf:
         if (testCond(r, op)) {
           r.locConf = op.ifLevel;
@@ -411,5 +422,14 @@ const conf::Module& mod() { return kModule; }
 }  // namespace
 
 const conf::Module& httpRewriteModule() { return kModule; }
+
+void addRewriteCallOp(conf::Engine& e, RewriteCallOp fn, const void* data) {
+  auto* c = e.level()->locConf<RewriteLoc>(kModule);
+  auto op = std::make_unique<Op>();
+  op->kind = OpKind::kCall;
+  op->call = fn;
+  op->callData = data;
+  c->ops.push_back(std::move(op));
+}
 
 }  // namespace lunet::http
