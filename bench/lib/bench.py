@@ -745,6 +745,34 @@ def update_readme(data):
     log("README.md Performance table updated")
 
 
+LOCK_PATH = "/tmp/lunet-bench.lock"
+
+
+def take_machine_lock(wait_s):
+    """One bench/run per machine: flock on LOCK_PATH, waiting at most wait_s."""
+    import fcntl
+    f = open(LOCK_PATH, "a+")
+    deadline, told = time.monotonic() + wait_s, False
+    while True:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            f.seek(0)
+            f.truncate()
+            f.write("%d\n" % os.getpid())
+            f.flush()
+            return f
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                f.close()
+                return None
+            if not told:
+                f.seek(0)
+                log("waiting for another bench/run (pid %s) to finish (at most %d s)"
+                    % (f.read().strip() or "?", wait_s))
+                told = True
+            time.sleep(1)
+
+
 def main():
     ap = argparse.ArgumentParser(prog="bench/run", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -768,6 +796,8 @@ def main():
     ap.add_argument("--update-readme", action="store_true",
                     help="replace the table in README.md's Performance section")
     ap.add_argument("--keep", action="store_true", help="keep the /tmp prefixes")
+    ap.add_argument("--lock-wait", type=int, default=600,
+                    help="seconds to wait for another bench/run on this machine (600)")
     ap.add_argument("--from-json", metavar="FILE",
                     help="measure nothing: re-render the tables (and README with "
                          "--update-readme) from a results file of an earlier run")
@@ -791,6 +821,11 @@ def main():
         if not shutil.which(tool):
             ap.error("%s not found: run scripts/deps.sh --bench" % tool)
 
+    # Two runs at once would share the pinned cores and spoil each other's numbers.
+    lock = take_machine_lock(a.lock_wait)
+    if lock is None:
+        log("another bench/run holds %s for longer than %d s; giving up" % (LOCK_PATH, a.lock_wait))
+        return 75
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even if started in background
     signal.signal(signal.SIGTERM, lambda *_: (cleanup(), sys.exit(143)))
     signal.signal(signal.SIGHUP, lambda *_: (cleanup(), sys.exit(129)))
