@@ -160,13 +160,93 @@ API disabled in the current context
 
 
 
-=== TEST 10: ngx.exit(status) in header_filter_by_lua sets the status
+=== TEST 10: ngx.exit(status) in header_filter_by_lua sends the error page instead
 --- config
     location /t {
-        content_by_lua_block { ngx.say("b") }
+        content_by_lua_block { ngx.say("b") ngx.say("c") ngx.log(ngx.ERR, "after say") }
         header_filter_by_lua_block { ngx.exit(403) }
     }
 --- request
 GET /t
 --- error_code: 403
+--- response_body_like: <title>403 Forbidden</title>
+--- response_headers
+Content-Type: text/html
+--- error_log
+after say
+
+
+
+=== TEST 11: ngx.exit(302) in header_filter replaces a return's body
+--- config
+    location /t {
+        return 200 "body\n";
+        header_filter_by_lua_block { ngx.header.Location = "/foo" ngx.exit(302) }
+    }
+--- request
+GET /t
+--- error_code: 302
+--- response_body_like: <title>302 
+--- response_headers_like
+Location: .*/foo
+
+
+
+=== TEST 12: ngx.exit(404) in header_filter goes through error_page
+--- config
+    location /t {
+        error_page 404 /err;
+        return 200 "body\n";
+        header_filter_by_lua_block { if ngx.var.uri == "/t" then ngx.exit(404) end }
+    }
+    location = /err { return 200 "custom error\n"; }
+--- request
+GET /t
+--- error_code: 404
+--- response_body
+custom error
+
+
+
+=== TEST 13: ngx.exit(500) in header_filter on a static file
+--- config
+    location /t {
+        header_filter_by_lua_block { ngx.exit(500) }
+    }
+--- user_files
+>>> t
+static
+--- request
+GET /t
+--- error_code: 500
+--- response_body_like: 500 Internal Server Error
+
+
+
+=== TEST 14: ngx.exit(201) in header_filter: empty 201
+--- config
+    location /t {
+        content_by_lua_block { ngx.say("hello") }
+        header_filter_by_lua_block { ngx.exit(201) }
+    }
+--- request
+GET /t
+--- error_code: 201
+--- response_body
+--- response_headers
+Content-Length: 0
+Content-Type:
+
+
+
+=== TEST 15: ngx.exit(ngx.ERROR) in header_filter closes the connection
+--- config
+    location /t {
+        content_by_lua_block { ngx.say("hello") }
+        header_filter_by_lua_block { ngx.exit(ngx.ERROR) }
+    }
+--- request
+GET /t
+--- error_code:
+--- response_body
 --- ignore_response_body

@@ -502,11 +502,27 @@ int sendHeader(Request& r) noexcept {
 
 int output(Request& r, Buf* in) noexcept {
   if (r.main == &r && r.finishing && r.lastQueued) return kOk;
+  if (r.filterFinalized) [[unlikely]] {
+    // the response was replaced (filterFinalize): only its end passes
+    bool last = false;
+    for (Buf* b = in; b != nullptr; b = b->next) last = last || b->last;
+    if (!last || r.lastQueued) return kOk;
+    in = newBuf(r, {});
+    in->last = true;
+    in->lastInChain = true;
+  }
   if (!r.headerSent) {
     int rc = sendHeader(r);
     if (rc == kError) return rc;
   }
   return gActive->topBody(r, in);
+}
+
+int filterFinalize(Request& r, int status) noexcept {
+  r.headerSent = false;  // the header being filtered never went out
+  int rc = specialResponse(r, status == kError ? 500 : status);
+  r.filterFinalized = true;
+  return rc == kError ? kError : kDone;
 }
 
 int outputString(Request& r, std::string_view data, bool last) noexcept {

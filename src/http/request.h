@@ -231,6 +231,8 @@ struct Request {
   bool filterNeedInMemory = false;
   bool waitingDrain = false;
   bool discardBody = false;
+  // filterFinalize() replaced the response: the original body is dropped.
+  bool filterFinalized = false;
 
   // When the send queue becomes empty (everything passed to the socket):
   // runs once (see onDrained()).
@@ -304,6 +306,15 @@ struct SubrequestOptions {
 };
 int subrequest(Request& r, std::string_view uri, std::string_view args,
                const SubrequestOptions& opts, Request** out) noexcept;
+
+// nginx's ngx_http_filter_finalize_request, for a header filter that
+// decides the response must be `status` instead of the one whose header is
+// passing (ngx.exit(403) in header_filter_by_lua): sends the special
+// response (error page, error_page) for it now; whatever body the original
+// handler outputs later is dropped. The filter returns the result (kDone,
+// or kError) without calling the next header filter. A filter that can run
+// again for the special response's own header must let it pass.
+int filterFinalize(Request& r, int status) noexcept;
 
 // ---- Request body ----------------------------------------------------------
 

@@ -20,14 +20,19 @@ int filter(http::Request& r) {
   EntryThread* t = nullptr;
   RequestCtx::ExitState saved = ctx->saveExit();
   RunStatus s = runSyncHandler(ctx, kHeaderFilter, *lc->headerFilter, lc->codeCache != 0, &t);
-  // ngx.exit(status) here: the response goes out with that status (the
-  // body already produced is kept; nginx would send the error page).
-  if (s == RunStatus::kExited && ctx->exitCode >= 200) r.headersOut.status = ctx->exitCode;
+  int code = s == RunStatus::kExited ? ctx->exitCode : 0;
   Scheduler::get().release(t);
   ctx->restoreExit(saved);
   if (s == RunStatus::kError) {
     ctx->filterFailed = true;
     return http::kError;
+  }
+  if (code >= 200) {
+    // ngx.exit(status): as nginx, the response is replaced by the special
+    // response for status (error page / error_page, or an empty 2xx); the
+    // filter lets that response's own header pass.
+    ctx->filterFailed = true;
+    return http::filterFinalize(r, code);
   }
   return gNext(r);
 }
