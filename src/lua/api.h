@@ -13,6 +13,7 @@ void injectStringApi(lua_State* L);     // api_string.cc: escape, args, base64, 
 void injectLogApi(lua_State* L);        // api_log.cc: ngx.log, print
 void injectWorkerApi(lua_State* L);     // api_worker.cc: ngx.worker.*, get_phase
 void injectSleepApi(lua_State* L);      // api_sleep.cc
+void injectOnAbortApi(lua_State* L);    // api_on_abort.cc: ngx.on_abort
 void injectRequestApi(lua_State* L);    // api_request.cc: ngx.req.*
 void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof, exit, ...
 void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.header, ngx.resp

@@ -62,7 +62,6 @@ void injectNotYetApi(lua_State* L) {
   stubTable(L, "thread", kThread);
   stubTable(L, "re", kRe);
   stubTable(L, "req", kReq);
-  setStub(L, "on_abort", "ngx.on_abort");
   setStub(L, "run_worker_thread", "ngx.run_worker_thread");
 
   lua_getfield(L, -1, "shared");

@@ -15,11 +15,17 @@ void cleanup(void* p) {
   Scheduler* s = Scheduler::tryGet();
   if (ctx->thread != nullptr && s != nullptr) s->release(ctx->thread);
   ctx->thread = nullptr;
+  if (ctx->abortThread != nullptr && s != nullptr) s->release(ctx->abortThread);
+  ctx->abortThread = nullptr;
   Vm* vm = currentVm();
   if (ctx->ctxRef != LUA_NOREF && vm != nullptr) {
     luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->ctxRef);
   }
   ctx->ctxRef = LUA_NOREF;
+  if (ctx->onAbortRef != LUA_NOREF && vm != nullptr) {
+    luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->onAbortRef);
+  }
+  ctx->onAbortRef = LUA_NOREF;
 }
 
 }  // namespace
@@ -45,6 +51,7 @@ void logThreadError(RequestCtx* ctx, const std::string& msg) {
 RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
                             void (*onFinish)(EntryThread*, RunStatus) noexcept, EntryThread** out,
                             int nargs) {
+  startAbortWatch(ctx);
   Scheduler& s = Scheduler::get();
   EntryThread* t = s.acquire();
   t->phase = phase;

@@ -27,6 +27,12 @@ class RequestCtx {
 
   int ctxRef = LUA_NOREF;  // ngx.ctx
 
+  // ngx.on_abort (api_on_abort.cc).
+  bool abortWatched = false;           // lua_check_client_abort watch started
+  int onAbortRef = LUA_NOREF;          // the callback
+  uint32_t onAbortPhase = 0;           // phase it was registered in
+  EntryThread* abortThread = nullptr;  // the callback's thread while it runs
+
   // ngx.exit / ngx.exec / ngx.redirect outcome of the current thread.
   bool exited = false;
   int exitCode = 0;
@@ -81,6 +87,9 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
                             int nargs = 0);
 // Releases ctx->thread.
 void releaseThread(RequestCtx* ctx) noexcept;
+// Starts the client-abort watch of ctx's request if lua_check_client_abort
+// is on (api_on_abort.cc).
+void startAbortWatch(RequestCtx* ctx) noexcept;
 // Sends the response header unless already sent, applying default_type
 // first (lua_use_default_type). Returns an http rc.
 int sendHeaderOnce(RequestCtx* ctx) noexcept;

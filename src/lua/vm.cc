@@ -167,6 +167,7 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectLogApi(L);
   injectWorkerApi(L);
   injectSleepApi(L);
+  injectOnAbortApi(L);
   injectRequestApi(L);
   injectOutputApi(L);
   injectHeadersApi(L);
