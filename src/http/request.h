@@ -316,6 +316,17 @@ int subrequest(Request& r, std::string_view uri, std::string_view args,
 // again for the special response's own header must let it pass.
 int filterFinalize(Request& r, int status) noexcept;
 
+// Client abort (client_abort.cc): fn(r, data) runs once, from an event
+// callback, when the client closes or resets the connection while r's main
+// request is processed (nginx's lua_check_client_abort). The watch ends
+// with the request. Returns kOk or kError.
+int watchClientAbort(Request& r, void (*fn)(Request& r, void* data), void* data) noexcept;
+// Ends the main request of r at once without a response (the client is
+// gone): the log phase sees `status` (499), the connection is closed and the
+// request freed. Call only from an event callback, never from inside one of
+// the request's handlers.
+void abortRequest(Request& r, int status) noexcept;
+
 // ---- Request body ----------------------------------------------------------
 
 // Reads the whole request body, then calls post(r). Returns kOk if post()
