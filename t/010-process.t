@@ -17,6 +17,7 @@ use Lunet::Proc qw(free_port alive children wait_until read_file http_get pid_fi
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-proc-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 make_path("$dir/conf", "$dir/logs", "$dir/html");
+chmod 0755, $dir;    # workers drop to an unprivileged user when run as root
 
 my $port = free_port();
 

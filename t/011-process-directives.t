@@ -16,6 +16,7 @@ use Lunet::Proc qw(free_port alive children wait_until read_file http_get pid_fi
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-procd-XXXXXX", TMPDIR => 1, CLEANUP => 1);
 make_path("$dir/conf", "$dir/logs");
+chmod 0755, $dir;    # workers drop to an unprivileged user when run as root
 
 my $port = free_port();
 
@@ -24,6 +25,7 @@ sub write_conf {
     my $main = $o{main} // '';
     my $listen = $o{listen} // '';
     my $err = exists $o{error_log} ? $o{error_log} : "error_log logs/error.log info;";
+    my $alog = $o{access_log} // 'off';
     open my $fh, '>', "$dir/conf/nginx.conf" or die;
     print $fh <<"CONF";
 worker_processes $o{workers};
@@ -32,7 +34,7 @@ pid logs/nginx.pid;
 $main
 events { worker_connections 128; }
 http {
-    access_log off;
+    access_log $alog;
     server {
         listen 127.0.0.1:$port $listen;
         location /pid { return 200 "\$pid"; }
@@ -133,6 +135,33 @@ open my $lim, '<', "/proc/$w/limits" or die;
 my ($nofile) = grep { /^Max open files/ } <$lim>;
 like($nofile, qr/^Max open files\s+777\s+777/, 'worker_rlimit_nofile applied to the worker');
 is(get('/env'), "set-in-conf from-master-env nil\n", 'workers see only env-listed variables');
+stop();
+
+# ---- env with master_process off ---------------------------------------------
+write_conf(workers => 1, sleep => 1,
+           main => "master_process off;\nenv LUNET_T_FOO=single;\nenv LUNET_T_BAR;");
+is(start(), 0, 'started as a single process');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+is(get('/env'), "single from-master-env nil\n", 'env applies with master_process off too');
+stop();
+
+# ---- USR1 reopens access logs ------------------------------------------------
+write_conf(workers => 1, sleep => 1, access_log => 'logs/access.log');
+is(start(), 0, 'started with an access log');
+ok(wait_until(sub { defined get('/pid') }), 'serving');
+$m = master_pid();
+get('/pid?before');
+ok(wait_until(sub { read_file("$dir/logs/access.log") =~ /before/ }), 'request logged');
+rename "$dir/logs/access.log", "$dir/logs/access.log.1" or die;
+kill 'USR1', $m;
+ok(wait_until(sub { -e "$dir/logs/access.log" }), 'USR1 recreates access.log');
+my ($aw) = children($m);
+ok(wait_until(sub { read_file("$dir/logs/error.log") =~ /\b$aw#\d+: reopening logs/ }),
+   'the worker reopened its logs');
+get('/pid?after');
+ok(wait_until(sub { read_file("$dir/logs/access.log") =~ /after/ }),
+   'new requests go to the reopened access.log');
+unlike(read_file("$dir/logs/access.log.1"), qr/after/, 'not to the moved file');
 stop();
 
 # ---- -e: the error log used when the config names none -------------------------

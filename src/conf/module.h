@@ -10,6 +10,8 @@
 // config struct for the current level.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -118,6 +120,10 @@ struct Module {
   // pending timers as premature. The worker exits when its loop is empty.
   void (*shutdownProcess)(process::Cycle& c) = nullptr;
   void (*exitProcess)(process::Cycle& c) = nullptr;  // worker about to exit
+  // USR1: reopen the module's log files. The master runs it first with the
+  // workers' uid as `owner` (files it creates are chowned to it, so workers
+  // can reopen them after dropping privileges); workers run it with -1.
+  void (*reopenFiles)(process::Cycle& c, uid_t owner) = nullptr;
 
   // Assigned by the registry: position in allModules().
   mutable size_t index = 0;

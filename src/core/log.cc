@@ -67,7 +67,7 @@ int ErrorLog::add(const std::string& path, Level level) {
   return 0;
 }
 
-int ErrorLog::reopen() {
+int ErrorLog::reopen(uid_t owner) {
   int first = 0;
   for (auto& s : sinks_) {
     if (!s.ownsFd) continue;
@@ -75,6 +75,9 @@ int ErrorLog::reopen() {
     if (fd < 0) {
       if (first == 0) first = errno;
       continue;
+    }
+    if (owner != static_cast<uid_t>(-1) && ::geteuid() == 0 && ::fchown(fd, owner, -1) != 0) {
+      if (first == 0) first = errno;
     }
     // dup2 keeps the fd number stable for anything holding it.
     ::dup2(fd, s.fd);

@@ -7,6 +7,8 @@
 // to the config generation (process::Cycle) and are reopened on USR1.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstdarg>
 #include <cstdint>
 #include <memory>
@@ -50,8 +52,9 @@ class ErrorLog {
 
   // Opens (append, create) path; "stderr" means fd 2. Returns 0 or errno.
   int add(const std::string& path, Level level);
-  // Reopens every file sink (USR1). Returns 0 or the first errno.
-  int reopen();
+  // Reopens every file sink (USR1). A file created by a root process is
+  // chowned to `owner` (when not -1). Returns 0 or the first errno.
+  int reopen(uid_t owner = static_cast<uid_t>(-1));
   Level maxLevel() const { return max_; }
   bool empty() const { return sinks_.empty(); }
   const std::vector<LogSink>& sinks() const { return sinks_; }

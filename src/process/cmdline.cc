@@ -90,7 +90,8 @@ CommandLine parseCommandLine(const std::vector<std::string>& args, const std::st
   if (!prefixSet) o.prefix = defaultPrefix;
   o.prefix = absolute(o.prefix, cwd);
   if (o.prefix.back() != '/') o.prefix += '/';
-  o.confFile = confFile.empty() ? o.prefix + "conf/nginx.conf" : absolute(confFile, cwd);
+  // nginx resolves a relative -c against the prefix, not the working directory.
+  o.confFile = confFile.empty() ? o.prefix + "conf/nginx.conf" : absolute(confFile, o.prefix);
   if (!o.errorLog.empty() && o.errorLog != "stderr") o.errorLog = absolute(o.errorLog, o.prefix);
   return cl;
 }

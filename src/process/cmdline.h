@@ -22,7 +22,7 @@ struct CommandLine {
 
 // Parses argv (argv[0] excluded: pass argc-1, argv+1). `cwd` ends in '/';
 // `defaultPrefix` is the compiled-in prefix. Relative -p/-c/-e are resolved
-// like nginx: -p against cwd, -c against cwd, -e against the prefix.
+// like nginx: -p against cwd, -c and -e against the prefix.
 CommandLine parseCommandLine(const std::vector<std::string>& args, const std::string& cwd,
                              const std::string& defaultPrefix);
 

@@ -363,8 +363,7 @@ int runMaster(CyclePtr cycle) {
       gSigUsr1 = 0;
       log.error(core::Level::kNotice, 0, "signal %d (SIGUSR1) received from %d, reopening logs",
                 SIGUSR1, static_cast<int>(gLastSender));
-      m.cycle->errorLog.reopen();
-      for (const auto& fn : reopenHooks()) fn();
+      reopenAll(*m.cycle, m.cycle->core().uid);
       signalChildren(m, SIGUSR1, false);
     }
     if ((m.terminating || m.quitting) && m.children.empty()) {

@@ -1,6 +1,9 @@
 // Master, worker and single-process cycles (see docs/design/process-model.md).
 #pragma once
 
+#include <functional>
+#include <vector>
+
 #include "process/cycle.h"
 
 namespace lunet::process {
@@ -24,6 +27,10 @@ void deletePidFile(const Cycle& cycle);
 // ngx.process.enable_privileged_agent(): from init_by_lua only, in the master.
 void enablePrivilegedAgent(int connections);
 bool privilegedAgentEnabled();
+
+// USR1: reopens the error log and every module's files (Module::reopenFiles)
+// of `cycle`; `owner` as there. Logs failures at [alert].
+void reopenAll(Cycle& cycle, uid_t owner);
 
 // Starts a graceful exit of this worker (as if it got SIGQUIT).
 void requestGracefulExit();

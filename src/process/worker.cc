@@ -103,8 +103,7 @@ void onSignal(uv_signal_t* h, int signum) {
       fastExit(0);
     case SIGUSR1:
       log.error(core::Level::kNotice, 0, "reopening logs");
-      gState->cycle->errorLog.reopen();
-      for (const auto& fn : reopenHooks()) fn();
+      reopenAll(*gState->cycle, static_cast<uid_t>(-1));
       break;
     case SIGHUP:
       if (gState->single) {
@@ -165,9 +164,13 @@ bool dropPrivileges(const Cycle& cycle) {
 
 }  // namespace
 
-std::vector<std::function<void()>>& reopenHooks() {
-  static std::vector<std::function<void()>> hooks;
-  return hooks;
+void reopenAll(Cycle& cycle, uid_t owner) {
+  int err = cycle.errorLog.reopen(owner);
+  if (err != 0)
+    core::processLog().error(core::Level::kAlert, err, "reopening the error log failed");
+  for (const conf::Module* m : conf::allModules()) {
+    if (m->reopenFiles) m->reopenFiles(cycle, owner);
+  }
 }
 
 int workerId() { return gWorkerId; }
@@ -188,8 +191,10 @@ int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   setCurrentCycle(&cycle);
   core::Log& log = core::processLog();
 
+  // nginx applies `env` in single-process mode too; the rest below is for
+  // forked workers only.
+  setEnvironment(cycle);
   if (!single) {
-    setEnvironment(cycle);
     const CoreConf& cc = cycle.core();
     if (cc.rlimitNofile > 0) {
       struct rlimit rl;

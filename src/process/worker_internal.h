@@ -4,7 +4,7 @@
 #include <functional>
 #include <vector>
 
-#include "process/cycle.h"
+#include "process/process.h"
 
 namespace lunet::process {
 
@@ -12,8 +12,5 @@ namespace lunet::process {
 // Returns the exit status for _exit().
 int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged);
 void setMasterPid(pid_t p);
-
-// Callbacks run on USR1 after the error log is reopened (access logs, ...).
-std::vector<std::function<void()>>& reopenHooks();
 
 }  // namespace lunet::process

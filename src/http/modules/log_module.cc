@@ -285,6 +285,28 @@ int logHandler(Request& r) {
 
 void postConf(Engine&) { addPhaseHandler(Phase::kLog, logHandler); }
 
+// USR1: flush what is buffered, then reopen each file onto its old fd
+// number (so the LogFile keeps working) — the old file may have been moved.
+void reopenFiles(process::Cycle& c, uid_t owner) {
+  auto* m = c.conf<LogMain>(mod());
+  if (m == nullptr) return;
+  for (auto& [k, f] : m->files) {
+    flushFile(*f);
+    if (f->path == "stderr" || f->fd < 0) continue;
+    int fd = ::open(f->path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+      core::processLog().error(core::Level::kAlert, errno, "open() \"%s\" failed", f->path.c_str());
+      continue;
+    }
+    if (owner != static_cast<uid_t>(-1) && ::geteuid() == 0 && ::fchown(fd, owner, -1) != 0) {
+      core::processLog().error(core::Level::kAlert, errno, "fchown(\"%s\", %d) failed",
+                               f->path.c_str(), static_cast<int>(owner));
+    }
+    ::dup3(fd, f->fd, O_CLOEXEC);
+    ::close(fd);
+  }
+}
+
 void initProcess(process::Cycle& c) {
   auto* m = c.conf<LogMain>(mod());
   if (m == nullptr) return;
@@ -337,6 +359,7 @@ const conf::Module kModule{
     .initProcess = initProcess,
     .shutdownProcess = shutdownProcess,
     .exitProcess = flushAll,
+    .reopenFiles = reopenFiles,
 };
 
 const conf::Module& mod() { return kModule; }

@@ -20,10 +20,12 @@ TEST(CommandLine, Defaults) {
   EXPECT_TRUE(cl.signal.empty());
 }
 
-TEST(CommandLine, PrefixAndConfRelativeToCwd) {
-  auto cl = parse({"-p", "servroot", "-c", "servroot/conf/nginx.conf"});
+TEST(CommandLine, PrefixRelativeToCwdConfRelativeToPrefix) {
+  auto cl = parse({"-p", "servroot", "-c", "conf/a.conf"});
   EXPECT_EQ(cl.options.prefix, "/home/u/servroot/");
-  EXPECT_EQ(cl.options.confFile, "/home/u/servroot/conf/nginx.conf");
+  EXPECT_EQ(cl.options.confFile, "/home/u/servroot/conf/a.conf");
+  cl = parse({"-p", "/srv/x", "-c", "/etc/lunet.conf"});
+  EXPECT_EQ(cl.options.confFile, "/etc/lunet.conf");
 }
 
 TEST(CommandLine, ConfDefaultsUnderPrefix) {
@@ -35,7 +37,7 @@ TEST(CommandLine, GluedValues) {
   auto cl = parse({"-p/srv/x", "-cconf/a.conf", "-gdaemon off;"});
   EXPECT_TRUE(cl.error.empty());
   EXPECT_EQ(cl.options.prefix, "/srv/x/");
-  EXPECT_EQ(cl.options.confFile, "/home/u/conf/a.conf");
+  EXPECT_EQ(cl.options.confFile, "/srv/x/conf/a.conf");
   EXPECT_EQ(cl.options.directives, "daemon off;");
 }
 
