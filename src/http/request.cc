@@ -321,9 +321,26 @@ void runLogPhase(Request& r) {
 }  // namespace
 
 void freeRequest(Request* r) noexcept {
+  if (r->freed) return;
   LUNET_LOG(r->log, core::Level::kDebug, 0, "http close request");
   if (r->main == r && r->srvConf != nullptr && !r->requestLine.empty()) runLogPhase(*r);
+  if (r->holds > 0) [[unlikely]] {
+    // A caller up the stack still uses r (holdRequest): destroyed later.
+    // Its header slices may point into a buffer that goes away now.
+    r->freed = true;
+    r->log.handler = nullptr;
+    return;
+  }
   delete r;
+}
+
+void holdRequest(Request& r) noexcept { r.main->holds++; }
+
+bool unholdRequest(Request& r) noexcept {
+  Request* m = r.main;
+  if (--m->holds > 0 || !m->freed) return !m->freed;
+  delete m;
+  return false;
 }
 
 // ---- server selection ------------------------------------------------------------

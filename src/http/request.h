@@ -233,6 +233,10 @@ struct Request {
   bool discardBody = false;
   // filterFinalize() replaced the response: the original body is dropped.
   bool filterFinalized = false;
+  // holdRequest(): while > 0, freeRequest() runs the log phase but leaves
+  // the destruction to the last unholdRequest() (`freed` is then set).
+  int holds = 0;
+  bool freed = false;
 
   // When the send queue becomes empty (everything passed to the socket):
   // runs once (see onDrained()).
@@ -326,6 +330,16 @@ int watchClientAbort(Request& r, void (*fn)(Request& r, void* data), void* data)
 // request freed. Call only from an event callback, never from inside one of
 // the request's handlers.
 void abortRequest(Request& r, int status) noexcept;
+
+// Keeps r (its main request) from being destroyed while a caller up the
+// stack still uses it — e.g. a Lua handler whose ngx.say ended in a write
+// error that closed the connection. A request closed meanwhile is
+// "freed": its log phase has run, requestFreed() is true, its connection
+// must not be used; the destruction happens at the last unholdRequest(),
+// which then returns false.
+void holdRequest(Request& r) noexcept;
+bool unholdRequest(Request& r) noexcept;
+inline bool requestFreed(const Request& r) noexcept { return r.main->freed; }
 
 // ---- Request body ----------------------------------------------------------
 

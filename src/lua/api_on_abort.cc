@@ -42,6 +42,7 @@ void onAbortThreadFinish(EntryThread* t, RunStatus s) noexcept {
 
 void onClientAbort(http::Request& r, void* data) {
   auto* ctx = static_cast<RequestCtx*>(data);
+  if (http::requestFreed(r)) return;
   if (ctx->onAbortRef == LUA_NOREF) {
     http::abortRequest(r, 499);
     return;

@@ -240,7 +240,9 @@ int ngxExit(lua_State* L) {
     ctx->exited = true;
     ctx->exitCode = static_cast<int>(code);
     http::Request& r = *ctx->r;
-    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444) {
+    // (a header filter runs before the header goes out)
+    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444 &&
+        current().phase != kHeaderFilter) {
       ctx->log().error(core::Level::kError, 0,
                        "attempt to set status %d via ngx.exit after sending out the response "
                        "status %d",

@@ -1,5 +1,7 @@
 #include "lua/context.h"
 
+#include "lua/request_ctx.h"
+
 namespace lunet::lua {
 
 namespace {
@@ -114,6 +116,8 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept {
 
 RequestCtx* checkRequest(lua_State* L) {
   if (gCurrent.req == nullptr) luaL_error(L, "no request found");
+  // closed under the running handler (see holdHandlerRequest)
+  if (http::requestFreed(*gCurrent.req->r)) luaL_error(L, "request closed");
   return gCurrent.req;
 }
 

@@ -16,7 +16,7 @@ namespace {
 
 http::BodyFilter gNext = nullptr;
 
-int filter(http::Request& r, http::Buf* in) {
+int run(http::Request& r, http::Buf* in) {
   const LuaLocConf* lc = r.locConf != nullptr ? r.loc<LuaLocConf>(luaModule()) : nullptr;
   if (lc == nullptr || !lc->bodyFilter || in == nullptr) return gNext(r, in);
   RequestCtx* ctx = RequestCtx::of(r);
@@ -75,6 +75,13 @@ int filter(http::Request& r, http::Buf* in) {
     out->lastInChain = true;
   }
   return gNext(r, out);
+}
+
+int filter(http::Request& r, http::Buf* in) {
+  holdHandlerRequest(r);
+  int rc = run(r, in);
+  if (!unholdHandlerRequest(r)) return http::kError;  // closed under the handler
+  return rc;
 }
 
 }  // namespace

@@ -26,7 +26,9 @@ void onBody(http::Request& r) {
 
 }  // namespace
 
-int runRewriteLikePhase(http::Request& r, uint32_t phase, LuaHandlerPtr LuaLocConf::*handler) {
+namespace {
+
+int runPhase(http::Request& r, uint32_t phase, LuaHandlerPtr LuaLocConf::*handler) {
   const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
   if (lc == nullptr || !(lc->*handler)) return http::kDeclined;
   RequestCtx* ctx = RequestCtx::of(r);
@@ -41,6 +43,15 @@ int runRewriteLikePhase(http::Request& r, uint32_t phase, LuaHandlerPtr LuaLocCo
   RunStatus s =
       runRequestHandler(ctx, phase, *(lc->*handler), lc->codeCache != 0, onFinish, &ctx->thread);
   return threadResult(ctx, s, false);
+}
+
+}  // namespace
+
+int runRewriteLikePhase(http::Request& r, uint32_t phase, LuaHandlerPtr LuaLocConf::*handler) {
+  holdHandlerRequest(r);
+  int rc = runPhase(r, phase, handler);
+  if (!unholdHandlerRequest(r)) return http::kDone;  // closed under the handler
+  return rc;
 }
 
 }  // namespace lunet::lua

@@ -22,7 +22,9 @@ void onBody(http::Request& r) {
   RequestCtx* ctx = RequestCtx::find(r);
   if (ctx == nullptr || !ctx->waitingNeedBody) return;  // ran synchronously
   ctx->waitingNeedBody = false;
+  holdHandlerRequest(r);
   run(r, true);
+  unholdHandlerRequest(r);
 }
 
 int run(http::Request& r, bool async) {
@@ -50,7 +52,9 @@ int run(http::Request& r, bool async) {
 
 int contentHandler(http::Request& r) {
   uint64_t before = debugAllocCount();
+  holdHandlerRequest(r);
   int rc = run(r, false);
+  if (!unholdHandlerRequest(r)) rc = http::kDone;  // closed under the handler
   debugAddPhaseAllocs(debugAllocCount() - before);
   return rc;
 }

@@ -11,7 +11,7 @@ namespace {
 
 http::HeaderFilter gNext = nullptr;
 
-int filter(http::Request& r) {
+int run(http::Request& r) {
   const LuaLocConf* lc = r.locConf != nullptr ? r.loc<LuaLocConf>(luaModule()) : nullptr;
   if (lc == nullptr || !lc->headerFilter) return gNext(r);
   RequestCtx* ctx = RequestCtx::of(r);
@@ -35,6 +35,13 @@ int filter(http::Request& r) {
     return http::filterFinalize(r, code);
   }
   return gNext(r);
+}
+
+int filter(http::Request& r) {
+  holdHandlerRequest(r);
+  int rc = run(r);
+  if (!unholdHandlerRequest(r)) return http::kError;  // closed under the handler
+  return rc;
 }
 
 }  // namespace

@@ -12,8 +12,17 @@ namespace lunet::lua {
 
 namespace {
 
+int runSetOp(http::Request& r, const void* data);
+
 // One set_by_lua* op of the rewrite module's script.
 int runSet(http::Request& r, const void* data) {
+  holdHandlerRequest(r);
+  int rc = runSetOp(r, data);
+  if (!unholdHandlerRequest(r)) return http::kDone;  // closed under the handler
+  return rc;
+}
+
+int runSetOp(http::Request& r, const void* data) {
   auto* h = static_cast<LuaHandler*>(const_cast<void*>(data));
   const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
   RequestCtx* ctx = RequestCtx::of(r);

@@ -102,6 +102,22 @@ RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool co
   return st;
 }
 
+void holdHandlerRequest(http::Request& r) noexcept { http::holdRequest(r); }
+
+bool unholdHandlerRequest(http::Request& r) noexcept {
+  if (!http::requestFreed(r)) {
+    http::unholdRequest(r);
+    return true;
+  }
+  Scheduler* s = Scheduler::tryGet();
+  if (s == nullptr) {
+    http::unholdRequest(r);
+    return false;
+  }
+  s->defer([](void* p) { http::unholdRequest(*static_cast<http::Request*>(p)); }, &r);
+  return false;
+}
+
 void releaseThread(RequestCtx* ctx) noexcept {
   if (ctx->thread == nullptr) return;
   EntryThread* t = ctx->thread;

@@ -85,6 +85,16 @@ struct LuaHandler;
 RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
                             void (*onFinish)(EntryThread*, RunStatus) noexcept, EntryThread** out,
                             int nargs = 0);
+// A Lua handler entry (phase handler, filter, resumed thread) holds its
+// request (http::holdRequest) so that a connection closed by something it
+// calls — a write error under ngx.say, a nested finalize — never destroys
+// the request under it. unholdHandlerRequest returns false when the
+// request was closed meanwhile; its destruction then waits for the end of
+// the current libuv callback (Scheduler::defer), so the callers up the
+// stack may still look at it, but must not use its connection.
+void holdHandlerRequest(http::Request& r) noexcept;
+bool unholdHandlerRequest(http::Request& r) noexcept;
+
 // Releases ctx->thread.
 void releaseThread(RequestCtx* ctx) noexcept;
 // Starts the client-abort watch of ctx's request if lua_check_client_abort

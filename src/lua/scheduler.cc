@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "lua/context.h"
+#include "lua/request_ctx.h"
 
 namespace lunet::lua {
 
@@ -128,12 +129,38 @@ EntryThread* Scheduler::acquire() noexcept {
 RunStatus Scheduler::run(EntryThread* t, int nargs) noexcept { return loop(t, &t->root_, nargs); }
 
 RunStatus Scheduler::resume(EntryThread* t, int nret) noexcept {
+  http::Request* r = t->req != nullptr ? t->req->r : nullptr;
+  // Its request was closed and awaits destruction (which releases t).
+  if (r != nullptr && http::requestFreed(*r)) return RunStatus::kSuspended;
   Coroutine* cur = t->waiting_;
   t->waiting_ = nullptr;
   t->wait_ = nullptr;
+  // The request must outlive the handler even if something it calls (or
+  // onFinish) closes the connection: see holdHandlerRequest().
+  if (r != nullptr) holdHandlerRequest(*r);
   RunStatus s = loop(t, cur, nret);
   if (s != RunStatus::kSuspended && t->onFinish != nullptr) t->onFinish(t, s);
+  if (r != nullptr) unholdHandlerRequest(*r);
   return s;
+}
+
+void Scheduler::defer(void (*fn)(void* data), void* data) noexcept {
+  deferred_.push_back({fn, data});
+  if (!deferTimer_.initialized()) {
+    LUNET_UV_CHECK(uv_timer_init(event::loop(), deferTimer_.get()));
+    deferTimer_.markInitialized();
+    deferTimer_->data = this;
+  }
+  if (uv_is_active(deferTimer_.handle())) return;
+  LUNET_UV_CHECK(uv_timer_start(
+      deferTimer_.get(),
+      [](uv_timer_t* h) {
+        auto* self = static_cast<Scheduler*>(h->data);
+        std::vector<Deferred> calls;
+        calls.swap(self->deferred_);
+        for (const Deferred& d : calls) d.fn(d.data);
+      },
+      0, 0));
 }
 
 RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {

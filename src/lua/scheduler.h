@@ -148,6 +148,11 @@ class Scheduler {
   int suspend(lua_State* L, Wait* w);  // return value of the C function
   int exit(lua_State* L);              // ends the entry thread (ngx.exit)
 
+  // Runs fn(data) from a 0 ms timer, i.e. once the current libuv callback
+  // has returned (used to destroy a request closed under a Lua handler).
+  // Pending calls are dropped when the scheduler goes away.
+  void defer(void (*fn)(void* data), void* data) noexcept;
+
   // Counters (tests, debug).
   size_t threadsCreated() const { return created_; }
   size_t pooled() const { return pool_.size(); }
@@ -175,6 +180,12 @@ class Scheduler {
   std::vector<std::unique_ptr<Coroutine>> userAll_;
   std::vector<Coroutine*> userPool_;
   size_t created_ = 0;
+  struct Deferred {
+    void (*fn)(void*);
+    void* data;
+  };
+  std::vector<Deferred> deferred_;
+  event::UvHandle<uv_timer_t> deferTimer_;
 };
 
 }  // namespace lunet::lua
