@@ -37,6 +37,45 @@ void continueWriting(Connection* c) noexcept {
 Connection* gAll = nullptr;
 char gScratch[16384];  // discard / lingering reads
 
+// Per-worker recycling (core::FreeList): connections, header buffers of the
+// common size, header-offset blocks and write requests. A warmed-up
+// keep-alive request makes no heap call.
+core::FreeList& connPool() noexcept {
+  static thread_local core::FreeList pool(sizeof(Connection), 1024);
+  return pool;
+}
+constexpr uint32_t kHdrBlock = 64;  // header lines per pooled offset block
+core::FreeList& hdrPool() noexcept {
+  static thread_local core::FreeList pool(sizeof(HdrOff) * kHdrBlock, 256);
+  return pool;
+}
+// Header buffers: the first client_header_buffer_size seen is pooled (it is
+// almost always the only one); other sizes come from the heap.
+core::FreeList*& hbufPool() noexcept {
+  static thread_local core::FreeList* pool = nullptr;
+  return pool;
+}
+char* allocHbuf(size_t size) noexcept {
+  core::FreeList*& pool = hbufPool();
+  if (pool == nullptr) pool = new core::FreeList(size, 256);
+  if (pool->size() == size) return static_cast<char*>(pool->get());
+  return static_cast<char*>(::operator new(size));
+}
+void freeHbuf(char* p, size_t size) noexcept {
+  if (p == nullptr) return;
+  core::FreeList* pool = hbufPool();
+  if (pool != nullptr && pool->size() == size) {
+    pool->put(p);
+  } else {
+    ::operator delete(p);
+  }
+}
+void releaseHbuf(Connection* c) noexcept {
+  freeHbuf(c->hbuf, c->hcap);
+  c->hbuf = nullptr;
+  c->hcap = c->hlen = 0;
+}
+
 void linkConn(Connection* c) {
   c->next = gAll;
   if (gAll) gAll->prev = c;
@@ -48,6 +87,33 @@ void unlinkConn(Connection* c) {
   if (gAll == c) gAll = c->next;
   c->prev = c->next = nullptr;
 }
+
+}  // namespace
+
+void HdrVec::grow() noexcept {
+  uint32_t ncap = cap_ ? cap_ * 2 : kHdrBlock;
+  auto* n = ncap == kHdrBlock ? static_cast<HdrOff*>(hdrPool().get()) : new HdrOff[ncap];
+  if (size_ != 0) std::memcpy(n, data_, sizeof(HdrOff) * size_);
+  uint32_t size = size_;
+  release();
+  data_ = n;
+  size_ = size;
+  cap_ = ncap;
+}
+
+void HdrVec::release() noexcept {
+  if (data_ != nullptr) {
+    if (cap_ == kHdrBlock) {
+      hdrPool().put(data_);
+    } else {
+      delete[] data_;
+    }
+  }
+  data_ = nullptr;
+  size_ = cap_ = 0;
+}
+
+namespace {
 
 void setState(Connection* c, ConnState s) {
   auto count = [](ConnState st, int d) {
@@ -322,6 +388,7 @@ int onHeadersComplete(llhttp_t* p) {
   Request* r = createRequest(c);
   c->req = r;
   int rc = buildRequest(c, *r);
+  c->hdrs.release();  // copied into the request
   if (rc != 0) {
     c->parseError = rc;
     return -1;
@@ -372,8 +439,7 @@ void stopReading(Connection* c) {
 void ensureHbuf(Connection* c) {
   if (c->hbuf != nullptr) return;
   size_t size = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
-  c->hbuf = static_cast<char*>(std::malloc(size));
-  if (!c->hbuf) std::abort();
+  c->hbuf = allocHbuf(size);
   c->hcap = size;
   c->hlen = c->hparsed = c->reqStart = 0;
 }
@@ -387,6 +453,12 @@ void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
       *buf = uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
       return;
     case ConnState::kRequest:
+      if (c->messageDone && c->hbuf != nullptr && c->hlen < c->hcap) {
+        // Reading stays on while the request runs: pipelined bytes are
+        // buffered after it (onRead stops when the buffer is full).
+        *buf = uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
+        return;
+      }
       if (c->req != nullptr && !c->req->discardBody) {
         size_t size = 16384;
         const RequestBody* b = c->req->body;
@@ -445,12 +517,19 @@ void onLingerTimeout(uv_timer_t* t) { closeConnection(static_cast<Connection*>(t
 void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
   auto* c = static_cast<Connection*>(s->data);
   core::updateTime();
-  if (nread == 0) return;
+  if (nread == 0) {
+    if (c->state == ConnState::kIdle && c->hlen == 0) releaseHbuf(c);  // idle: no buffer
+    return;
+  }
   if (nread < 0) {
     c->eof = true;
     stopReading(c);
     if (c->state == ConnState::kRequest && c->req != nullptr) {
       Request* r = c->req;
+      // Reading stays on while a bodiless request runs: a clean EOF then
+      // is a half-close; requests already buffered are still answered and
+      // requestDone() closes once none is left.
+      if (nread == UV_EOF && c->messageDone && !r->discardBody) return;
       c->closeAfter = true;
       if (r->bodyReading || r->discardBody) {
         if (nread != UV_EOF) {
@@ -483,6 +562,13 @@ void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
       processHeader(c);
       return;
     case ConnState::kRequest:
+      if (c->messageDone) {  // pipelined bytes, buffered after the request
+        if (c->rest == nullptr) c->rest = c->hbuf + c->hlen;
+        c->hlen += static_cast<size_t>(nread);
+        c->restLen += static_cast<size_t>(nread);
+        if (c->hlen == c->hcap) stopReading(c);  // backpressure: buffer full
+        return;
+      }
       processBody(c, c->bbuf, static_cast<size_t>(nread));
       return;
     case ConnState::kLinger: {
@@ -626,7 +712,10 @@ void processHeader(Connection* c) {
     return;
   }
   if (c->headersDone) {
-    stopReading(c);
+    // A bodiless request keeps reading on (pipelined bytes are buffered in
+    // hbuf): stopping would cost two epoll_ctl per keep-alive request. A
+    // body is read only when a handler asks for it.
+    if (!c->messageDone || c->hlen == c->hcap) stopReading(c);
     stopTimer(c);
     setState(c, ConnState::kRequest);
     shm::counters().requests.fetch_add(1, std::memory_order_relaxed);
@@ -662,10 +751,9 @@ void processHeader(Connection* c) {
     }
     size_t ncap = c->hcap < large ? large : c->hcap * 2;
     if (ncap > maxTotal + large) ncap = maxTotal + large;
-    char* nb = static_cast<char*>(std::malloc(ncap));
-    if (!nb) std::abort();
+    char* nb = allocHbuf(ncap);
     std::memcpy(nb, c->hbuf, c->hlen);
-    std::free(c->hbuf);
+    freeHbuf(c->hbuf, c->hcap);
     c->hbuf = nb;
     c->hcap = ncap;
   }
@@ -742,17 +830,13 @@ void sendErrorAndClose(Connection* c, int status) {
   finalize(*r, status);
 }
 
-void onClosed(uv_handle_t* h) {
+// The socket and the timer live inside the Connection: it goes back to the
+// pool when libuv has closed both.
+void onHandleClosed(uv_handle_t* h) {
   auto* c = static_cast<Connection*>(h->data);
-  delete reinterpret_cast<uv_tcp_t*>(h);
-  c->tcp = nullptr;
-  if (c->timer == nullptr) delete c;
-}
-void onTimerClosed(uv_handle_t* h) {
-  auto* c = static_cast<Connection*>(h->data);
-  delete reinterpret_cast<uv_timer_t*>(h);
-  c->timer = nullptr;
-  if (c->tcp == nullptr) delete c;
+  if (--c->handles != 0) return;
+  c->~Connection();
+  connPool().put(c);
 }
 
 struct WriteReq {
@@ -770,11 +854,16 @@ void onSendTimeout(uv_timer_t* t) {
   closeConnection(c);
 }
 
+core::FreeList& writePool() noexcept {
+  static thread_local core::FreeList pool(sizeof(WriteReq), 256);
+  return pool;
+}
+
 void onWrite(uv_write_t* w, int status) {
   auto* wr = reinterpret_cast<WriteReq*>(w);
   Connection* c = wr->c;
   std::free(wr->heap);
-  std::free(wr);
+  writePool().put(wr);
   c->pendingWrites--;
   if (status != 0) {
     if (status != UV_ECANCELED && !c->error) {
@@ -818,31 +907,57 @@ Stats stats() {
   return s;
 }
 
+namespace {
+void onConnTimer(uv_timer_t* t) {
+  auto* c = static_cast<Connection*>(t->data);
+  c->timerDue = 0;
+  if (c->timerDeadline == 0) return;  // stopped since it was started
+  uint64_t now = uv_now(t->loop);
+  if (now < c->timerDeadline) {  // moved later since: fire then
+    c->timerDue = c->timerDeadline;
+    uv_timer_start(t, onConnTimer, c->timerDeadline - now, 0);
+    return;
+  }
+  c->timerDeadline = 0;
+  c->timerCb(t);
+}
+}  // namespace
+
+// nginx style: a timeout re-armed on every request (header, send,
+// keep-alive) only stores its deadline; the uv timer is restarted only when
+// it must fire earlier than it is set to.
 void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept {
-  if (c->timer == nullptr) return;
-  uv_timer_start(c->timer, cb, ms ? ms : 1, 0);
+  if (c->timer == nullptr || c->state == ConnState::kClosing) return;
+  if (ms == 0) ms = 1;
+  uint64_t deadline = uv_now(c->timer->loop) + ms;
+  c->timerDeadline = deadline;
+  c->timerCb = cb;
+  if (c->timerDue == 0 || c->timerDue > deadline) {
+    c->timerDue = deadline;
+    uv_timer_start(c->timer, onConnTimer, ms, 0);
+  }
 }
-void stopTimer(Connection* c) noexcept {
-  if (c->timer != nullptr) uv_timer_stop(c->timer);
-}
+void stopTimer(Connection* c) noexcept { c->timerDeadline = 0; }
 
 void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
-  auto* c = new Connection();
-  c->tcp = new uv_tcp_t;
+  auto* c = new (connPool().get()) Connection();
+  c->tcp = &c->tcpHandle;
   c->tcp->data = c;
   if (uv_tcp_init(event::loop(), c->tcp) != 0) {
-    delete c->tcp;
-    delete c;
+    c->~Connection();
+    connPool().put(c);
     return;
   }
+  c->handles = 1;
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c->tcp)) != 0) {
-    c->timer = nullptr;
-    uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onClosed);
+    c->state = ConnState::kClosing;
+    uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
     return;
   }
-  c->timer = new uv_timer_t;
+  c->timer = &c->timerHandle;
   c->timer->data = c;
   uv_timer_init(event::loop(), c->timer);
+  c->handles = 2;
   shm::counters().accepts.fetch_add(1, std::memory_order_relaxed);
   shm::counters().handled.fetch_add(1, std::memory_order_relaxed);
   shm::counters().active.fetch_add(1, std::memory_order_relaxed);
@@ -854,17 +969,28 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   c->log.handler = nullptr;
   int len = sizeof(c->peer);
   uv_tcp_getpeername(c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  // A socket bound to a specific address: that is the local address, no
+  // getsockname needed (a wildcard needs it, as nginx).
+  const sockaddr_storage& la = addr->addr;
+  bool knownLocal = false;
+  if (addr->subs.empty() && la.ss_family == AF_INET &&
+      reinterpret_cast<const sockaddr_in*>(&la)->sin_addr.s_addr != htonl(INADDR_ANY)) {
+    std::memcpy(&c->local.in4, &la, sizeof(sockaddr_in));
+    knownLocal = true;
+  } else if (addr->subs.empty() && la.ss_family == AF_INET6 &&
+             !IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&la)->sin6_addr)) {
+    std::memcpy(&c->local.in6, &la, sizeof(sockaddr_in6));
+    knownLocal = true;
+  }
   len = sizeof(c->local);
-  uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&c->local), &len);
-  auto fmt = [](const sockaddr_storage& ss, char* out, uint16_t* port) {
-    if (ss.ss_family == AF_INET) {
-      const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-      uv_ip4_name(a, out, 64);
-      *port = ntohs(a->sin_port);
-    } else if (ss.ss_family == AF_INET6) {
-      const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-      uv_ip6_name(a, out, 64);
-      *port = ntohs(a->sin6_port);
+  if (!knownLocal) uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&c->local), &len);
+  auto fmt = [](const auto& ss, char* out, uint16_t* port) {
+    if (ss.sa.sa_family == AF_INET) {
+      uv_ip4_name(&ss.in4, out, sizeof(Connection::peerText));
+      *port = ntohs(ss.in4.sin_port);
+    } else if (ss.sa.sa_family == AF_INET6) {
+      uv_ip6_name(&ss.in6, out, sizeof(Connection::peerText));
+      *port = ntohs(ss.in6.sin6_port);
     } else {
       std::strcpy(out, "unix:");
     }
@@ -873,10 +999,10 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
     // The wildcard socket: the local address picks a specific listen.
     for (ListenAddr* sub : addr->subs) {
       bool match = false;
-      if (c->local.ss_family == AF_INET && sub->addr.ss_family == AF_INET) {
+      if (c->local.sa.sa_family == AF_INET && sub->addr.ss_family == AF_INET) {
         match = reinterpret_cast<const sockaddr_in*>(&c->local)->sin_addr.s_addr ==
                 reinterpret_cast<const sockaddr_in*>(&sub->addr)->sin_addr.s_addr;
-      } else if (c->local.ss_family == AF_INET6 && sub->addr.ss_family == AF_INET6) {
+      } else if (c->local.sa.sa_family == AF_INET6 && sub->addr.ss_family == AF_INET6) {
         match = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&c->local)->sin6_addr,
                             &reinterpret_cast<const sockaddr_in6*>(&sub->addr)->sin6_addr,
                             sizeof(in6_addr)) == 0;
@@ -890,7 +1016,8 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   }
   fmt(c->peer, c->peerText, &c->peerPort);
   fmt(c->local, c->localText, &c->localPort);
-  uv_tcp_nodelay(c->tcp, 1);
+  // TCP_NODELAY is set when the connection first goes keep-alive (nginx):
+  // a response written at once needs no setsockopt.
   llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
   c->parser.data = c;
   linkConn(c);
@@ -911,14 +1038,15 @@ void closeConnection(Connection* c) noexcept {
     c->req = nullptr;
     freeRequest(r);
   }
-  std::free(c->hbuf);
-  c->hbuf = nullptr;
+  releaseHbuf(c);
   closeSendPoll(c);
+  c->hdrs.release();
+  c->timerDeadline = 0;
   if (c->timer != nullptr) {
     uv_timer_stop(c->timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(c->timer), onTimerClosed);
+    uv_close(reinterpret_cast<uv_handle_t*>(c->timer), onHandleClosed);
   }
-  if (c->tcp != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onClosed);
+  if (c->tcp != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
 }
 
 void shutdownConnections() noexcept {
@@ -1072,6 +1200,76 @@ void onSendWritable(uv_poll_t* p, int status, int) {
   continueWriting(c);
 }
 
+// ---- writes that completed synchronously ---------------------------------------
+//
+// uv_try_write and sendfile usually send a whole response at once. Their
+// completion (continueWriting → drain → request done) is still reported
+// from the loop, never from inside the filter call that wrote:
+// echo_location runs subrequests nested in the parent's handler, and a main
+// request finished there would be freed under them. The connection is
+// queued here (it counts as a pending write and holds a reference, so it
+// outlives a close meanwhile) and an idle handle runs the queue before the
+// loop polls again. Unlike uv_write this costs no epoll_ctl: libuv
+// re-registers the socket (EPOLL_CTL_MOD) after every uv_write completion.
+
+struct PostedQueue {
+  Connection* head = nullptr;
+  Connection** tail = &head;
+  uv_idle_t idle;
+  uv_loop_t* loop = nullptr;
+};
+PostedQueue& postedQueue() noexcept {
+  static thread_local PostedQueue q;
+  return q;
+}
+
+void runPosted(uv_idle_t*) {
+  PostedQueue& q = postedQueue();
+  Connection* list = q.head;
+  q.head = nullptr;
+  q.tail = &q.head;
+  while (list != nullptr) {
+    Connection* c = list;
+    list = c->nextPosted;
+    c->nextPosted = nullptr;
+    c->posted = false;
+    c->pendingWrites--;
+    if (--c->handles == 0) {  // closed meanwhile, handles gone
+      c->~Connection();
+      connPool().put(c);
+      continue;
+    }
+    if (c->state == ConnState::kClosing) continue;
+    continueWriting(c);
+  }
+  if (q.head == nullptr) uv_idle_stop(&q.idle);
+}
+
+void postWriteDone(Connection* c) noexcept {
+  if (c->posted) return;
+  PostedQueue& q = postedQueue();
+  uv_loop_t* loop = event::loop();
+  if (q.loop != loop || uv_is_closing(reinterpret_cast<uv_handle_t*>(&q.idle))) {
+    uv_idle_init(loop, &q.idle);
+    q.loop = loop;
+    q.head = nullptr;
+    q.tail = &q.head;
+  }
+  c->posted = true;
+  c->pendingWrites++;
+  c->handles++;
+  c->nextPosted = nullptr;
+  *q.tail = c;
+  q.tail = &c->nextPosted;
+  uv_idle_start(&q.idle, runPosted);
+}
+
+// No write is in flight in libuv or waiting for writability: bytes written
+// now keep their order (a posted completion's bytes are in the kernel).
+bool nothingInFlight(const Connection* c) noexcept {
+  return c->pendingWrites == (c->posted ? 1 : 0);
+}
+
 }  // namespace
 
 void startWriting(Request& r) noexcept {
@@ -1088,7 +1286,7 @@ void startWriting(Request& r) noexcept {
     Buf* head = r.out;
     if (sf && head->file != nullptr && head->fileLen > 0) {
       // After every byte queued before it (uv_write callbacks come back).
-      if (c->pendingWrites > 0) return;
+      if (!nothingInFlight(c)) return;
       int rc = sendfileStep(r, head);
       sent = true;
       if (rc != 1) {
@@ -1138,18 +1336,40 @@ void startWriting(Request& r) noexcept {
       if (r.out == nullptr) r.outTail = &r.out;
     }
     if (n == 0) continue;
-    auto* wr = static_cast<WriteReq*>(std::malloc(sizeof(WriteReq)));
+    auto* wr = static_cast<WriteReq*>(writePool().get());
     wr->c = c;
     wr->heap = heap;
     wr->bytes = bytes;
-    // Always through uv_write (callback on a later loop iteration), never
-    // uv_try_write: request completion must not happen synchronously inside
-    // a filter call (echo_location runs subrequests nested in the parent's
-    // handler; finishing the main request there would free it under them).
-    int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(c->tcp), bufs, n, onWrite);
+    // Completion is never reported synchronously inside a filter call (see
+    // postWriteDone): through uv_write's callback or the posted queue.
+    uv_buf_t* wbufs = bufs;
+    if (nothingInFlight(c)) {
+      // Usually the socket takes it all: no uv_write_t, no epoll_ctl.
+      int w = uv_try_write(reinterpret_cast<uv_stream_t*>(c->tcp), bufs, n);
+      if (w > 0 && static_cast<size_t>(w) == bytes) {
+        writePool().put(wr);
+        std::free(heap);
+        r.bodyBytesSent += static_cast<int64_t>(bytes);
+        postWriteDone(c);
+        if (heap != nullptr) break;  // the posted completion reads more file
+        continue;
+      }
+      if (w > 0) {  // the rest goes through uv_write
+        size_t done = static_cast<size_t>(w);
+        while (done >= wbufs->len) {
+          done -= wbufs->len;
+          wbufs++;
+          n--;
+        }
+        wbufs->base += done;
+        wbufs->len -= done;
+      }
+      // An error (EPIPE...) is reported by uv_write's callback as usual.
+    }
+    int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(c->tcp), wbufs, n, onWrite);
     if (rc != 0) {
       std::free(heap);
-      std::free(wr);
+      writePool().put(wr);
       c->error = true;
       closeConnection(c);
       return;
@@ -1162,10 +1382,7 @@ void startWriting(Request& r) noexcept {
   r.outBytes = 0;
   // Everything went out synchronously through sendfile: the drain is still
   // reported from the loop, never from inside the filter call.
-  if (sent && r.out == nullptr && c->pendingWrites == 0 && !armSendPoll(c)) {
-    c->error = true;
-    closeConnection(c);
-  }
+  if (sent && r.out == nullptr && c->pendingWrites == 0) postWriteDone(c);
 }
 
 int writeFilter(Request& r, Buf* in) noexcept {
@@ -1227,23 +1444,27 @@ void requestDone(Connection* c) noexcept {
   bool linger =
       !keep && (c->linger || (!c->messageDone && lingerClose != 0)) && !c->error && !c->eof;
   if (lingerClose == 2 && !keep && !c->error && !c->eof) linger = true;
-  // Copy pipelined bytes out before the request (whose header slices point
-  // into hbuf and whose body buffers may hold them) is freed.
+  // Pipelined bytes are usually at the end of hbuf: they move to its front
+  // once the request (whose header slices point into hbuf) is freed. After
+  // a body they may sit in the request's body buffers: copied out first.
+  bool restInHbuf =
+      restLen > 0 && c->hbuf != nullptr && rest >= c->hbuf && rest + restLen <= c->hbuf + c->hlen;
   char* saved = nullptr;
   size_t savedCap = 0;
-  if (restLen > 0) {
+  if (restLen > 0 && !restInHbuf) {
     savedCap = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
     if (savedCap < restLen) savedCap = restLen;
-    saved = static_cast<char*>(std::malloc(savedCap));
-    if (!saved) std::abort();
+    saved = allocHbuf(savedCap);
     std::memcpy(saved, rest, restLen);
   }
   c->req = nullptr;
   freeRequest(r);
   if (saved != nullptr) {
-    std::free(c->hbuf);
+    freeHbuf(c->hbuf, c->hcap);
     c->hbuf = saved;
     c->hcap = savedCap;
+  } else if (restInHbuf && rest != c->hbuf) {
+    std::memmove(c->hbuf, rest, restLen);
   }
   c->rest = nullptr;
   c->restLen = 0;
@@ -1274,19 +1495,27 @@ void requestDone(Connection* c) noexcept {
   c->linger = false;
   llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
   c->parser.data = c;
+  if (!c->nodelay && clcf != nullptr && clcf->tcpNodelay != 0) {
+    c->nodelay = true;
+    uv_tcp_nodelay(c->tcp, 1);
+  }
   if (restLen > 0) {
     c->hlen = restLen;
     setState(c, ConnState::kHeader);
     armTimer(c, static_cast<uint64_t>(c->defaultSrv->clientHeaderTimeout), onHeaderTimeout);
     processHeader(c);
-    if (c->state == ConnState::kHeader) startReading(c);
+    if (c->state == ConnState::kHeader) {
+      if (c->eof) {
+        closeConnection(c);  // half-closed mid-header
+        return;
+      }
+      startReading(c);  // no-op unless stopped (body, full buffer)
+    }
     return;
   }
-  std::free(c->hbuf);  // idle connections keep no buffer
-  c->hbuf = nullptr;
-  c->hcap = c->hlen = 0;
+  releaseHbuf(c);  // idle connections keep no buffer
   setState(c, ConnState::kIdle);
-  if (ka <= 0) {
+  if (ka <= 0 || c->eof) {
     closeConnection(c);
     return;
   }

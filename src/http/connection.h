@@ -25,24 +25,57 @@ struct HdrOff {
   uint32_t nameOff, nameLen, valOff, valLen;
 };
 
+// Header-line offsets of the request being parsed. Storage is taken from a
+// per-worker list of blocks when the first header line arrives and given
+// back once the Request is built, so idle connections hold none and a
+// warmed-up request makes no heap call (connection.cc).
+class HdrVec {
+ public:
+  HdrVec() = default;
+  HdrVec(const HdrVec&) = delete;
+  HdrVec& operator=(const HdrVec&) = delete;
+  ~HdrVec() { release(); }
+  void push_back(const HdrOff& h) noexcept {
+    if (size_ == cap_) grow();
+    data_[size_++] = h;
+  }
+  HdrOff& back() { return data_[size_ - 1]; }
+  bool empty() const { return size_ == 0; }
+  size_t size() const { return size_; }
+  void clear() { size_ = 0; }
+  const HdrOff* begin() const { return data_; }
+  const HdrOff* end() const { return data_ + size_; }
+  void release() noexcept;  // frees the storage
+
+ private:
+  void grow() noexcept;
+  HdrOff* data_ = nullptr;
+  uint32_t size_ = 0;
+  uint32_t cap_ = 0;
+};
+
 struct Connection {
   uint64_t number = 0;
-  uv_tcp_t* tcp = nullptr;  // owned; closed with closeConnection()
-  uv_timer_t* timer = nullptr;
+  uv_tcp_t* tcp = nullptr;      // &tcpHandle; closed with closeConnection()
+  uv_timer_t* timer = nullptr;  // &timerHandle
   ListenAddr* addr = nullptr;
   HttpCoreSrv* defaultSrv = nullptr;
   core::Log log;
-  sockaddr_storage peer{};
-  sockaddr_storage local{};
-  char peerText[64] = {0};
-  char localText[64] = {0};
+  union {
+    sockaddr sa;
+    sockaddr_in in4;
+    sockaddr_in6 in6;
+  } peer{}, local{};
   uint16_t peerPort = 0;
   uint16_t localPort = 0;
+  char peerText[48] = {0};  // INET6_ADDRSTRLEN
+  char localText[48] = {0};
 
   llhttp_t parser{};
   ConnState state = ConnState::kIdle;
 
-  // Header buffer (malloc'd): request header bytes, then preread body.
+  // Header buffer (connection.cc's buffer list): request header bytes, then
+  // preread body and pipelined requests.
   char* hbuf = nullptr;
   size_t hcap = 0;
   size_t hlen = 0;     // bytes in hbuf
@@ -55,7 +88,7 @@ struct Connection {
   uint32_t curLineStart = 0;  // start of the header line being parsed
   bool inRequestLine = true;
   bool lastWasValue = false;
-  std::vector<HdrOff> hdrs;
+  HdrVec hdrs;
   bool headersDone = false;
   bool messageDone = false;
   int parseError = 0;  // HTTP status to answer a parse error with
@@ -80,14 +113,24 @@ struct Connection {
   bool closeAfter = false;
   bool shuttingDown = false;
   bool linger = false;
+  bool nodelay = false;  // TCP_NODELAY set (first keep-alive, as nginx)
+  bool posted = false;   // a synchronous write's completion is queued
+  uint8_t handles = 0;   // references: libuv handles not closed yet, posted
+  Connection* nextPosted = nullptr;
+  // One timer per connection, re-armed lazily (nginx style): armTimer only
+  // stores the deadline; the uv timer is restarted only when it must fire
+  // earlier, and when it fires early it re-arms itself for the deadline.
+  uint64_t timerDeadline = 0;  // loop time (ms) of the armed timeout; 0 none
+  uint64_t timerDue = 0;       // when the uv timer fires; 0 not started
+  void (*timerCb)(uv_timer_t*) = nullptr;
   // Lingering close: each read re-arms lingerTimeout (lingering_timeout),
   // never past lingerDeadline (start + lingering_time), as nginx.
   uint64_t lingerDeadline = 0;
   int64_t lingerTimeout = 0;
-  Connection* prevIdle = nullptr;
-  Connection* nextIdle = nullptr;
   Connection* prev = nullptr;  // all-connections list
   Connection* next = nullptr;
+  uv_tcp_t tcpHandle;
+  uv_timer_t timerHandle;
 };
 
 // Accept path (core_module.cc listeners → here).
