@@ -309,7 +309,6 @@ bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err) 
     *err = "no Lua VM";
     return false;
   }
-  if (!codeCache) vm->unloadUserModules();
   int ref = h.file ? vm->compileFile(h.source, err) : vm->compileString(h.source, h.chunkName, err);
   if (ref == LUA_NOREF) return false;
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);

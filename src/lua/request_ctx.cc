@@ -22,10 +22,73 @@ void cleanup(void* p) {
     luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->ctxRef);
   }
   ctx->ctxRef = LUA_NOREF;
+  if (ctx->envRef != LUA_NOREF && vm != nullptr) {
+    luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->envRef);
+  }
+  ctx->envRef = LUA_NOREF;
   if (ctx->onAbortRef != LUA_NOREF && vm != nullptr) {
     luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->onAbortRef);
   }
   ctx->onAbortRef = LUA_NOREF;
+}
+
+// lua_code_cache off. OpenResty then runs each request in a Lua VM of its
+// own; Lunet keeps the VM but gives the request what a fresh VM would:
+// user modules are unloaded (required afresh), the request's handlers and
+// the modules they load see a globals table of their own (reads fall back
+// to the VM's globals: the standard library and ngx), and init_by_lua runs
+// again in it. Created by the request's first such handler; leaves the
+// table on the top of L's stack.
+void pushFreshEnv(RequestCtx* ctx, lua_State* L) {
+  if (ctx->envRef != LUA_NOREF) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ctx->envRef);
+    return;
+  }
+  Vm* vm = currentVm();
+  if (vm != nullptr) vm->unloadUserModules();
+  lua_createtable(L, 0, 4);
+  lua_createtable(L, 0, 1);
+  lua_pushvalue(L, LUA_GLOBALSINDEX);
+  lua_setfield(L, -2, "__index");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_setfield(L, -2, "_G");
+  lua_pushvalue(L, -1);
+  ctx->envRef = luaL_ref(L, LUA_REGISTRYINDEX);
+  LuaMainConf* mc = luaMainConf();
+  if (mc == nullptr || !mc->init) return;
+  // init_by_lua again, in the new globals (as in a new VM).
+  Scheduler& s = Scheduler::get();
+  EntryThread* t = s.acquire();
+  t->phase = kInit;
+  lua_State* co = t->state();
+  std::string err;
+  if (!pushHandler(co, *mc->init, false, &err)) {
+    ctx->log().error(core::Level::kError, 0, "init_by_lua error: %s", err.c_str());
+    s.release(t);
+    return;
+  }
+  lua_pushvalue(L, -1);
+  lua_xmove(L, co, 1);
+  lua_pushvalue(co, -1);
+  t->setGlobals();
+  lua_setfenv(co, -2);
+  RunStatus st = s.run(t, 0);
+  if (st != RunStatus::kDone) {
+    ctx->log().error(core::Level::kError, 0, "init_by_lua error: %s",
+                     st == RunStatus::kError ? t->plainError().c_str() : "attempt to yield");
+  }
+  s.release(t);
+}
+
+// Gives the function on the top of t's stack, and t itself, the request's
+// fresh globals (lua_code_cache off).
+void useFreshEnv(RequestCtx* ctx, EntryThread* t) {
+  lua_State* co = t->state();
+  pushFreshEnv(ctx, co);
+  lua_pushvalue(co, -1);
+  t->setGlobals();
+  lua_setfenv(co, -2);
 }
 
 }  // namespace
@@ -64,6 +127,7 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
     ctx->log().error(core::Level::kError, 0, "%s", err.c_str());
     return RunStatus::kError;
   }
+  if (!codeCache) useFreshEnv(ctx, t);
   if (nargs > 0) lua_insert(t->state(), -1 - nargs);
   ctx->clearExit();
   RunStatus st = s.run(t, nargs);
@@ -85,6 +149,7 @@ RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool co
                      err.c_str());
     return RunStatus::kError;
   }
+  if (!codeCache) useFreshEnv(ctx, t);
   RequestCtx::ExitState saved = ctx->saveExit();
   ctx->clearExit();
   RunStatus st = s.run(t, 0);

@@ -26,6 +26,8 @@ class RequestCtx {
   uint32_t phase = 0;
 
   int ctxRef = LUA_NOREF;  // ngx.ctx
+  // lua_code_cache off: the request's own globals table (see freshEnv()).
+  int envRef = LUA_NOREF;
 
   // ngx.on_abort (api_on_abort.cc).
   bool abortWatched = false;           // lua_check_client_abort watch started

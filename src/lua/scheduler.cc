@@ -66,6 +66,11 @@ Wait* EntryThread::timerWait() {
   return &timerWait_;
 }
 
+void EntryThread::setGlobals() {
+  lua_replace(root_.co, LUA_GLOBALSINDEX);
+  ownGlobals_ = true;
+}
+
 Scheduler::Scheduler(lua_State* L) : L_(L) {
   gInstance = this;
   lua_newtable(L);
@@ -320,10 +325,17 @@ void Scheduler::release(EntryThread* t) noexcept {
   if (co != nullptr) {
     if (t->root_.state == Coroutine::State::kDead && lua_status(co) == 0) {
       lua_settop(co, 0);  // finished cleanly: reusable
+      if (t->ownGlobals_) {
+        lua_pushvalue(L_, LUA_GLOBALSINDEX);
+        lua_xmove(L_, co, 1);
+        lua_replace(co, LUA_GLOBALSINDEX);
+        t->ownGlobals_ = false;
+      }
     } else {
       luaL_unref(L_, LUA_REGISTRYINDEX, t->root_.ref);
       t->root_.ref = LUA_NOREF;
       t->root_.co = nullptr;
+      t->ownGlobals_ = false;
     }
   }
   t->error_.clear();

@@ -101,6 +101,9 @@ class EntryThread {
   uv_timer_t* timer();
   // A Wait for APIs that only wait on timer(): its cancel stops the timer.
   Wait* timerWait();
+  // Makes the table on the top of state()'s stack (popped) the thread's
+  // globals (lua_code_cache off); release() restores the VM's.
+  void setGlobals();
 
  private:
   friend class Scheduler;
@@ -113,6 +116,7 @@ class EntryThread {
   event::UvHandle<uv_timer_t> timer_;
   Wait timerWait_;
   bool inPool_ = false;
+  bool ownGlobals_ = false;
 };
 
 class Scheduler {
