@@ -67,20 +67,21 @@ void onClientAbort(http::Request& r, void* data) {
 }
 
 int onAbort(lua_State* L) {
-  checkPhase(L, kRewrite | kAccess | kContent);
+  // lua-nginx-module's order: duplicate call, directive, phase, argument.
   RequestCtx* ctx = checkRequest(L);
-  if (lua_type(L, 1) != LUA_TFUNCTION) return luaL_argerror(L, 1, "Lua function expected");
-  const LuaLocConf* lc = ctx->r->loc<LuaLocConf>(luaModule());
-  if (lc == nullptr || lc->checkClientAbort != 1 || !ctx->abortWatched) {
-    lua_pushnil(L);
-    lua_pushliteral(L, "lua_check_client_abort is off");
-    return 2;
-  }
   if (ctx->onAbortRef != LUA_NOREF) {
     lua_pushnil(L);
     lua_pushliteral(L, "duplicate call");
     return 2;
   }
+  const LuaLocConf* lc = ctx->r->loc<LuaLocConf>(luaModule());
+  if (lc == nullptr || lc->checkClientAbort != 1) {
+    lua_pushnil(L);
+    lua_pushliteral(L, "lua_check_client_abort is off");
+    return 2;
+  }
+  checkPhase(L, kRewrite | kAccess | kContent);
+  if (lua_type(L, 1) != LUA_TFUNCTION) return luaL_argerror(L, 1, "Lua function expected");
   lua_pushvalue(L, 1);
   ctx->onAbortRef = luaL_ref(L, LUA_REGISTRYINDEX);
   ctx->onAbortPhase = current().phase;
