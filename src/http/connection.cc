@@ -830,7 +830,7 @@ void sendErrorAndClose(Connection* c, int status) {
   finalize(*r, status);
 }
 
-// The socket and the timer live inside the Connection: it goes back to the
+// The socket lives inside the Connection: it goes back to the
 // pool when libuv has closed both.
 void onHandleClosed(uv_handle_t* h) {
   auto* c = static_cast<Connection*>(h->data);
@@ -908,36 +908,175 @@ Stats stats() {
 }
 
 namespace {
-void onConnTimer(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
-  c->timerDue = 0;
-  if (c->timerDeadline == 0) return;  // stopped since it was started
-  uint64_t now = uv_now(t->loop);
-  if (now < c->timerDeadline) {  // moved later since: fire then
-    c->timerDue = c->timerDeadline;
-    uv_timer_start(t, onConnTimer, c->timerDeadline - now, 0);
+
+// ---- connection timeouts -----------------------------------------------------
+//
+// nginx keeps every timeout in one tree with one timer; here each distinct
+// duration (client_header_timeout, send_timeout, keepalive_timeout...) has
+// a list ordered by deadline. A deadline is now + duration, so re-arming is
+// an append at the tail: O(1), no heap operation, and no uv_timer_t per
+// connection (152 bytes an idle connection does not pay). One uv timer per
+// worker fires at the earliest head. Durations beyond kTimeoutLists share
+// the last list (sorted insertion from the tail).
+
+constexpr int kTimeoutLists = 32;
+
+struct TimeoutList {
+  uint64_t ms = 0;
+  Connection* head = nullptr;
+  Connection* tail = nullptr;
+};
+
+struct Timeouts {
+  TimeoutList lists[kTimeoutLists];
+  int used = 0;
+  uv_timer_t timer;
+  uv_loop_t* loop = nullptr;
+  uint64_t due = 0;  // when `timer` fires; 0: not started
+};
+
+Timeouts& timeouts() noexcept {
+  static thread_local Timeouts t;
+  return t;
+}
+
+void unlinkTimeout(Connection* c) noexcept {
+  if (c->tlist == 0) return;
+  TimeoutList& l = timeouts().lists[c->tlist - 1];
+  if (c->tprev) {
+    c->tprev->tnext = c->tnext;
+  } else {
+    l.head = c->tnext;
+  }
+  if (c->tnext) {
+    c->tnext->tprev = c->tprev;
+  } else {
+    l.tail = c->tprev;
+  }
+  c->tprev = c->tnext = nullptr;
+  c->tlist = 0;
+}
+
+void onTimeouts(uv_timer_t* t);
+
+void scheduleTimeouts(Timeouts& T, uint64_t now) noexcept {
+  uint64_t next = 0;
+  for (int i = 0; i < T.used; i++) {
+    const Connection* h = T.lists[i].head;
+    if (h != nullptr && (next == 0 || h->timerDeadline < next)) next = h->timerDeadline;
+  }
+  if (next == 0) {
+    T.due = 0;
+    uv_timer_stop(&T.timer);
     return;
   }
-  c->timerDeadline = 0;
-  c->timerCb(t);
+  if (T.due == next) return;
+  T.due = next;
+  uv_timer_start(&T.timer, onTimeouts, next > now ? next - now : 0, 0);
 }
+
+void onTimeouts(uv_timer_t* t) {
+  Timeouts& T = timeouts();
+  T.due = 0;
+  uint64_t now = uv_now(t->loop);
+  for (int i = 0; i < T.used; i++) {
+    TimeoutList& l = T.lists[i];
+    // A callback may re-arm (the connection goes to a tail, later than now)
+    // or close connections: the head is read again every time.
+    while (l.head != nullptr && l.head->timerDeadline <= now) {
+      Connection* c = l.head;
+      unlinkTimeout(c);
+      c->timerDeadline = 0;
+      T.timer.data = c;  // the callbacks take the connection from t->data
+      c->timerCb(&T.timer);
+    }
+  }
+  scheduleTimeouts(T, now);
+}
+
 }  // namespace
 
-// nginx style: a timeout re-armed on every request (header, send,
-// keep-alive) only stores its deadline; the uv timer is restarted only when
-// it must fire earlier than it is set to.
+// Re-arming (every request: header, send, keep-alive) moves the connection
+// to the tail of its duration's list; the worker timer is restarted only
+// when the new deadline is the earliest.
 void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept {
-  if (c->timer == nullptr || c->state == ConnState::kClosing) return;
+  if (c->state == ConnState::kClosing) return;
   if (ms == 0) ms = 1;
-  uint64_t deadline = uv_now(c->timer->loop) + ms;
+  Timeouts& T = timeouts();
+  uv_loop_t* loop = event::loop();
+  if (T.loop != loop || uv_is_closing(reinterpret_cast<uv_handle_t*>(&T.timer))) {
+    for (TimeoutList& l : T.lists) l = TimeoutList{};
+    T.used = 0;
+    T.due = 0;
+    uv_timer_init(loop, &T.timer);
+    uv_unref(reinterpret_cast<uv_handle_t*>(&T.timer));  // connections keep the loop alive
+    T.loop = loop;
+  }
+  unlinkTimeout(c);
+  uint64_t now = uv_now(loop);
+  uint64_t deadline = now + ms;
   c->timerDeadline = deadline;
   c->timerCb = cb;
-  if (c->timerDue == 0 || c->timerDue > deadline) {
-    c->timerDue = deadline;
-    uv_timer_start(c->timer, onConnTimer, ms, 0);
+  int i = 0;
+  while (i < T.used && T.lists[i].ms != ms) i++;
+  if (i == T.used) {
+    if (T.used < kTimeoutLists) {
+      T.lists[T.used++].ms = ms;
+    } else {
+      i = kTimeoutLists - 1;  // shared: kept sorted below
+    }
+  }
+  TimeoutList& l = T.lists[i];
+  Connection* after = l.tail;
+  while (after != nullptr && after->timerDeadline > deadline) after = after->tprev;
+  c->tprev = after;
+  c->tnext = after ? after->tnext : l.head;
+  if (c->tnext) {
+    c->tnext->tprev = c;
+  } else {
+    l.tail = c;
+  }
+  if (after) {
+    after->tnext = c;
+  } else {
+    l.head = c;
+  }
+  c->tlist = static_cast<uint8_t>(i + 1);
+  if (T.due == 0 || deadline < T.due) {
+    T.due = deadline;
+    uv_timer_start(&T.timer, onTimeouts, ms, 0);
   }
 }
-void stopTimer(Connection* c) noexcept { c->timerDeadline = 0; }
+void stopTimer(Connection* c) noexcept {
+  unlinkTimeout(c);
+  c->timerDeadline = 0;
+}
+
+namespace {
+
+struct LocalAddr {
+  SockAddr sa;
+  char text[sizeof(Connection::peerText)];
+  uint16_t port;
+  LocalAddr* next;
+};
+
+template <class Fmt>
+const LocalAddr* internLocal(const SockAddr& sa, Fmt fmt) noexcept {
+  static thread_local LocalAddr* head = nullptr;
+  size_t len = sa.sa.sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  for (LocalAddr* e = head; e != nullptr; e = e->next) {
+    if (e->sa.sa.sa_family == sa.sa.sa_family && std::memcmp(&e->sa, &sa, len) == 0) return e;
+  }
+  auto* e = new LocalAddr{};
+  e->sa = sa;
+  fmt(sa, e->text, &e->port);
+  e->next = head;
+  head = e;
+  return e;
+}
+
+}  // namespace
 
 void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   auto* c = new (connPool().get()) Connection();
@@ -954,10 +1093,6 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
     uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
     return;
   }
-  c->timer = &c->timerHandle;
-  c->timer->data = c;
-  uv_timer_init(event::loop(), c->timer);
-  c->handles = 2;
   shm::counters().accepts.fetch_add(1, std::memory_order_relaxed);
   shm::counters().handled.fetch_add(1, std::memory_order_relaxed);
   shm::counters().active.fetch_add(1, std::memory_order_relaxed);
@@ -971,19 +1106,20 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   uv_tcp_getpeername(c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
   // A socket bound to a specific address: that is the local address, no
   // getsockname needed (a wildcard needs it, as nginx).
+  SockAddr local{};
   const sockaddr_storage& la = addr->addr;
   bool knownLocal = false;
   if (addr->subs.empty() && la.ss_family == AF_INET &&
       reinterpret_cast<const sockaddr_in*>(&la)->sin_addr.s_addr != htonl(INADDR_ANY)) {
-    std::memcpy(&c->local.in4, &la, sizeof(sockaddr_in));
+    std::memcpy(&local.in4, &la, sizeof(sockaddr_in));
     knownLocal = true;
   } else if (addr->subs.empty() && la.ss_family == AF_INET6 &&
              !IN6_IS_ADDR_UNSPECIFIED(&reinterpret_cast<const sockaddr_in6*>(&la)->sin6_addr)) {
-    std::memcpy(&c->local.in6, &la, sizeof(sockaddr_in6));
+    std::memcpy(&local.in6, &la, sizeof(sockaddr_in6));
     knownLocal = true;
   }
-  len = sizeof(c->local);
-  if (!knownLocal) uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&c->local), &len);
+  len = sizeof(local);
+  if (!knownLocal) uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&local), &len);
   auto fmt = [](const auto& ss, char* out, uint16_t* port) {
     if (ss.sa.sa_family == AF_INET) {
       uv_ip4_name(&ss.in4, out, sizeof(Connection::peerText));
@@ -999,11 +1135,11 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
     // The wildcard socket: the local address picks a specific listen.
     for (ListenAddr* sub : addr->subs) {
       bool match = false;
-      if (c->local.sa.sa_family == AF_INET && sub->addr.ss_family == AF_INET) {
-        match = reinterpret_cast<const sockaddr_in*>(&c->local)->sin_addr.s_addr ==
+      if (local.sa.sa_family == AF_INET && sub->addr.ss_family == AF_INET) {
+        match = reinterpret_cast<const sockaddr_in*>(&local)->sin_addr.s_addr ==
                 reinterpret_cast<const sockaddr_in*>(&sub->addr)->sin_addr.s_addr;
-      } else if (c->local.sa.sa_family == AF_INET6 && sub->addr.ss_family == AF_INET6) {
-        match = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&c->local)->sin6_addr,
+      } else if (local.sa.sa_family == AF_INET6 && sub->addr.ss_family == AF_INET6) {
+        match = std::memcmp(&reinterpret_cast<const sockaddr_in6*>(&local)->sin6_addr,
                             &reinterpret_cast<const sockaddr_in6*>(&sub->addr)->sin6_addr,
                             sizeof(in6_addr)) == 0;
       }
@@ -1015,7 +1151,11 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
     }
   }
   fmt(c->peer, c->peerText, &c->peerPort);
-  fmt(c->local, c->localText, &c->localPort);
+  // Local addresses are few (the listen addresses, the host's IPs): their
+  // text is made once per worker and shared by the connections.
+  const LocalAddr* known = internLocal(local, fmt);
+  c->localText = known->text;
+  c->localPort = known->port;
   // TCP_NODELAY is set when the connection first goes keep-alive (nginx):
   // a response written at once needs no setsockopt.
   llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
@@ -1041,11 +1181,7 @@ void closeConnection(Connection* c) noexcept {
   releaseHbuf(c);
   closeSendPoll(c);
   c->hdrs.release();
-  c->timerDeadline = 0;
-  if (c->timer != nullptr) {
-    uv_timer_stop(c->timer);
-    uv_close(reinterpret_cast<uv_handle_t*>(c->timer), onHandleClosed);
-  }
+  stopTimer(c);
   if (c->tcp != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
 }
 

@@ -54,22 +54,23 @@ class HdrVec {
   uint32_t cap_ = 0;
 };
 
+union SockAddr {
+  sockaddr sa;
+  sockaddr_in in4;
+  sockaddr_in6 in6;
+};
+
 struct Connection {
   uint64_t number = 0;
-  uv_tcp_t* tcp = nullptr;      // &tcpHandle; closed with closeConnection()
-  uv_timer_t* timer = nullptr;  // &timerHandle
+  uv_tcp_t* tcp = nullptr;  // &tcpHandle; closed with closeConnection()
   ListenAddr* addr = nullptr;
   HttpCoreSrv* defaultSrv = nullptr;
   core::Log log;
-  union {
-    sockaddr sa;
-    sockaddr_in in4;
-    sockaddr_in6 in6;
-  } peer{}, local{};
+  SockAddr peer{};
   uint16_t peerPort = 0;
   uint16_t localPort = 0;
-  char peerText[48] = {0};  // INET6_ADDRSTRLEN
-  char localText[48] = {0};
+  char peerText[48] = {0};     // INET6_ADDRSTRLEN
+  const char* localText = "";  // shared per local address (connection.cc)
 
   llhttp_t parser{};
   ConnState state = ConnState::kIdle;
@@ -117,12 +118,13 @@ struct Connection {
   bool posted = false;   // a synchronous write's completion is queued
   uint8_t handles = 0;   // references: libuv handles not closed yet, posted
   Connection* nextPosted = nullptr;
-  // One timer per connection, re-armed lazily (nginx style): armTimer only
-  // stores the deadline; the uv timer is restarted only when it must fire
-  // earlier, and when it fires early it re-arms itself for the deadline.
+  // Timeout (connection.cc): one worker timer and a list per duration;
+  // timerCb gets a uv_timer_t whose data is this connection.
+  uint8_t tlist = 0;           // 1 + index of the list holding it; 0 none
   uint64_t timerDeadline = 0;  // loop time (ms) of the armed timeout; 0 none
-  uint64_t timerDue = 0;       // when the uv timer fires; 0 not started
   void (*timerCb)(uv_timer_t*) = nullptr;
+  Connection* tprev = nullptr;
+  Connection* tnext = nullptr;
   // Lingering close: each read re-arms lingerTimeout (lingering_timeout),
   // never past lingerDeadline (start + lingering_time), as nginx.
   uint64_t lingerDeadline = 0;
@@ -130,7 +132,6 @@ struct Connection {
   Connection* prev = nullptr;  // all-connections list
   Connection* next = nullptr;
   uv_tcp_t tcpHandle;
-  uv_timer_t timerHandle;
 };
 
 // Accept path (core_module.cc listeners → here).
