@@ -73,7 +73,6 @@ struct Connection {
   const char* localText = "";  // shared per local address (connection.cc)
 
   llhttp_t parser{};
-  ConnState state = ConnState::kIdle;
 
   // Header buffer (connection.cc's buffer list): request header bytes, then
   // preread body and pipelined requests.
@@ -85,7 +84,6 @@ struct Connection {
   // Parse results (offsets into hbuf, valid until headers complete).
   uint32_t urlOff = 0, urlLen = 0;
   uint32_t methodOff = 0, methodLen = 0;
-  uint32_t lineEnd = 0;       // end of request line
   uint32_t curLineStart = 0;  // start of the header line being parsed
   bool inRequestLine = true;
   bool lastWasValue = false;
@@ -100,14 +98,13 @@ struct Connection {
   // Body read buffer currently handed to libuv (request arena).
   char* bbuf = nullptr;
   size_t bcap = 0;
-  size_t blen = 0;
-  size_t bparsed = 0;
 
   Request* req = nullptr;  // the request being processed
   uint32_t requests = 0;
   int pendingWrites = 0;
   SendPoll* sendPoll = nullptr;  // sendfile: writability watch (lazily made)
-  bool sendfileWait = false;     // a sendfile step counts as a pending write
+  ConnState state = ConnState::kIdle;
+  bool sendfileWait = false;  // a sendfile step counts as a pending write
   bool reading = false;
   bool eof = false;
   bool error = false;  // write/read error: close after the request
@@ -117,10 +114,10 @@ struct Connection {
   bool nodelay = false;  // TCP_NODELAY set (first keep-alive, as nginx)
   bool posted = false;   // a synchronous write's completion is queued
   uint8_t handles = 0;   // references: libuv handles not closed yet, posted
-  Connection* nextPosted = nullptr;
   // Timeout (connection.cc): one worker timer and a list per duration;
   // timerCb gets a uv_timer_t whose data is this connection.
-  uint8_t tlist = 0;           // 1 + index of the list holding it; 0 none
+  uint8_t tlist = 0;  // 1 + index of the list holding it; 0 none
+  Connection* nextPosted = nullptr;
   uint64_t timerDeadline = 0;  // loop time (ms) of the armed timeout; 0 none
   void (*timerCb)(uv_timer_t*) = nullptr;
   Connection* tprev = nullptr;
