@@ -123,6 +123,7 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
   if (cmcf->servers.empty()) {
     // nginx runs an http{} without servers fine (no listeners).
   }
+  checkUndefinedVariables();
   for (HttpCoreSrv* s : cmcf->servers) {
     for (const conf::Module* m : conf::allModules()) {
       if (m->type != conf::ModuleType::kHttp) continue;

@@ -413,6 +413,7 @@ int variableIndex(std::string_view name, bool create) {
     if (!create) return -1;
     v = addVariable(n, nullptr, 0, kVarChangeable);
   }
+  if (create) v->flags |= kVarDeclared;
   if (v->index < 0) {
     v->index = static_cast<int>(gIndexed.size());
     v->flags |= kVarIndexed;
@@ -421,12 +422,29 @@ int variableIndex(std::string_view name, bool create) {
   return v->index;
 }
 
+void checkUndefinedVariables() {
+  for (Variable* v : gIndexed) {
+    if ((v->flags & kVarReferenced) && !(v->flags & kVarDeclared) && v->get == nullptr) {
+      auto colon = v->firstUse.rfind(':');
+      std::string file = colon == std::string::npos ? v->firstUse : v->firstUse.substr(0, colon);
+      int line = colon == std::string::npos ? 0 : std::atoi(v->firstUse.c_str() + colon + 1);
+      throw conf::ConfError("unknown \"" + v->name + "\" variable", file, line);
+    }
+  }
+}
+
 bool variableExists(std::string_view name) {
   std::string n = lower(name);
   return findVar(n) != nullptr || findPrefix(n) != nullptr;
 }
 
 size_t indexedCount() { return gIndexed.size(); }
+
+namespace {
+UninitializedVariableHook gUninitHook = nullptr;
+}
+
+void setUninitializedVariableHook(UninitializedVariableHook h) noexcept { gUninitHook = h; }
 
 VarValue getIndexed(Request& r, int index) noexcept {
   VarValue out;
@@ -441,6 +459,7 @@ VarValue getIndexed(Request& r, int index) noexcept {
     v->get(r, v->name, &out, v->data);
     return out;
   }
+  if (gUninitHook != nullptr) gUninitHook(r, v->name);
   return out;
 }
 
@@ -610,7 +629,14 @@ void ComplexValue::compile(const conf::ConfNode& node, std::string_view text) {
       parts_.push_back(Part{2, "", std::atoi(name.c_str())});
     } else {
       std::string ln = lower(name);
-      if (!variableExists(ln)) conf::fail(node, "unknown \"" + ln + "\" variable");
+      if (!variableExists(ln)) {
+        // Maybe a later `set` defines it: checked by checkUndefinedVariables().
+        Variable* nv = addVariable(ln, nullptr, 0, kVarChangeable);
+        if (!(nv->flags & kVarReferenced)) {
+          nv->flags |= kVarReferenced;
+          nv->firstUse = node.where();
+        }
+      }
       Variable* v = findVar(ln);
       int idx = -1;
       if (v && (v->flags & kVarChangeable)) idx = variableIndex(ln, false);

@@ -30,10 +30,12 @@ using VarGetter = void (*)(Request& r, std::string_view name, VarValue* out, uin
 using VarSetter = void (*)(Request& r, std::string_view value, uintptr_t data);
 
 enum VarFlags : uint32_t {
-  kVarChangeable = 1,  // `set` may redefine it
-  kVarNoCache = 2,     // re-evaluate on every read
-  kVarPrefix = 4,      // matches every name starting with `name`
-  kVarIndexed = 8,     // value stored in r.variables[index]
+  kVarChangeable = 1,   // `set` may redefine it
+  kVarNoCache = 2,      // re-evaluate on every read
+  kVarPrefix = 4,       // matches every name starting with `name`
+  kVarIndexed = 8,      // value stored in r.variables[index]
+  kVarDeclared = 16,    // defined by `set`/`set_by_lua` (variableIndex(..., true))
+  kVarReferenced = 32,  // used in a value before anything defined it
 };
 
 struct Variable {
@@ -43,7 +45,13 @@ struct Variable {
   uintptr_t data = 0;
   uint32_t flags = 0;
   int index = -1;
+  std::string firstUse;  // kVarReferenced: "FILE:LINE" of the first use
 };
+
+// nginx resolves variable names once the whole http{} block is read, so a
+// value may use a variable that a later `set` defines. Throws ConfError
+// ("unknown "x" variable") for a name that was used but never defined.
+void checkUndefinedVariables();
 
 // Registers (or returns the existing) variable. Config time only; throws
 // nothing. Prefix names end in '_' ("http_").
@@ -58,6 +66,10 @@ bool variableExists(std::string_view name);
 VarValue getVariable(Request& r, std::string_view name) noexcept;
 // Reads an indexed variable.
 VarValue getIndexed(Request& r, int index) noexcept;
+// Called when a variable that only `set` defines is read before being set
+// (the rewrite module warns, as nginx's uninitialized_variable_warn).
+using UninitializedVariableHook = void (*)(Request& r, std::string_view name) noexcept;
+void setUninitializedVariableHook(UninitializedVariableHook h) noexcept;
 // Writes an indexed / settable variable. Returns false if not writable.
 bool setVariable(Request& r, std::string_view name, std::string_view value) noexcept;
 void setIndexed(Request& r, int index, std::string_view value) noexcept;

@@ -194,7 +194,17 @@ void setIf(Engine& e, const ConfNode& n, ConfBase* c, const Directive&) {
 
 // ---- run time ----
 
-bool testCond(Request& r, const Op& op) {
+// rewrite_log: nginx's notice lines for each regex test.
+// Like nginx, also when the error log takes debug lines.
+void logMatch(Request& r, const RewriteLoc* conf, const Regex& re, std::string_view subject,
+              bool matched) {
+  if (conf->log != 1 && !r.log.enabled(core::Level::kDebug)) return;
+  LUNET_LOG(r.log, core::Level::kNotice, 0, "\"%s\" %s \"%.*s\"", re.pattern().c_str(),
+            matched ? "matches" : "does not match", static_cast<int>(subject.size()),
+            subject.data());
+}
+
+bool testCond(Request& r, const RewriteLoc* conf, const Op& op) {
   switch (op.cond) {
     case CondKind::kTrue: {
       std::string_view v = op.left.eval(r);
@@ -210,6 +220,7 @@ bool testCond(Request& r, const Op& op) {
       int caps[60];
       int rc = op.regex->exec(v, caps, 60);
       bool m = rc > 0;
+      logMatch(r, conf, *op.regex, v, m);
       if (m && op.cond == CondKind::kRe) {
         r.captures = r.arena.array<int>(static_cast<size_t>(rc) * 2);
         std::memcpy(r.captures, caps, sizeof(int) * 2 * static_cast<size_t>(rc));
@@ -284,7 +295,7 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
         break;
       }
       case OpKind::kIf:
-        if (testCond(r, op)) {
+        if (testCond(r, conf, op)) {
           r.locConf = op.ifLevel;
           int rc = runOps(r, op.ifConf, stop);
           if (*stop || rc != kDeclined) return rc;
@@ -293,6 +304,7 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
       case OpKind::kRewrite: {
         int caps[60];
         int n = op.regex->exec(r.uri, caps, 60);
+        logMatch(r, conf, *op.regex, r.uri, n > 0);
         if (n <= 0) break;
         r.captures = r.arena.array<int>(static_cast<size_t>(n) * 2);
         std::memcpy(r.captures, caps, sizeof(int) * 2 * static_cast<size_t>(n));
@@ -311,6 +323,10 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
             loc = rep.substr(0, rep.size() - 1);
           }
           r.headersOut.location = loc;
+          if (conf->log == 1 || r.log.enabled(core::Level::kDebug)) {
+            LUNET_LOG(r.log, core::Level::kNotice, 0, "rewritten redirect: \"%.*s\"",
+                      static_cast<int>(loc.size()), loc.data());
+          }
           *stop = true;
           return op.flag == RwFlag::kPermanent ? 301 : 302;
         }
@@ -333,6 +349,11 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
         }
         r.uri = newUri;
         r.args = newArgs;
+        if (conf->log == 1 || r.log.enabled(core::Level::kDebug)) {
+          LUNET_LOG(r.log, core::Level::kNotice, 0, "rewritten data: \"%.*s\", args: \"%.*s\"",
+                    static_cast<int>(newUri.size()), newUri.data(),
+                    static_cast<int>(newArgs.size()), newArgs.data());
+        }
         r.exten = {};
         for (size_t i = r.uri.size(); i-- > 0;) {
           if (r.uri[i] == '/') break;
@@ -388,7 +409,16 @@ int locRewrite(Request& r) {
   return rc;
 }
 
+// A `set` variable read before any `set` ran in this request.
+void warnUninitialized(Request& r, std::string_view name) noexcept {
+  const auto* c = r.locConf ? r.locConf->locConf<RewriteLoc>(mod()) : nullptr;
+  if (c != nullptr && c->uninitWarn == 0) return;
+  LUNET_LOG(r.log, core::Level::kWarn, 0, "using uninitialized \"%.*s\" variable",
+            static_cast<int>(name.size()), name.data());
+}
+
 void postConf(Engine&) {
+  setUninitializedVariableHook(warnUninitialized);
   addPhaseHandler(Phase::kServerRewrite, serverRewrite);
   addPhaseHandler(Phase::kRewrite, locRewrite);
 }
@@ -409,11 +439,18 @@ const Directive kDirectives[] = {
      conf::kFlag, conf::setFlag<&RewriteLoc::uninitWarn>, conf::Slot::kLoc},
 };
 
+// The ops of each level are its own (not inherited); the two flags are.
+void mergeLoc(Engine&, ConfBase* parent, ConfBase* child) {
+  conf::mergeValue(rl(child)->log, rl(parent)->log, int64_t{0});
+  conf::mergeValue(rl(child)->uninitWarn, rl(parent)->uninitWarn, int64_t{1});
+}
+
 const conf::Module kModule{
     .name = "http_rewrite",
     .type = conf::ModuleType::kHttp,
     .directives = kDirectives,
     .createLoc = [] { return conf::ConfPtr(std::make_unique<RewriteLoc>()); },
+    .mergeLoc = mergeLoc,
     .postConfiguration = postConf,
 };
 
