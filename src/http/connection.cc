@@ -1061,6 +1061,19 @@ struct LocalAddr {
   LocalAddr* next;
 };
 
+// Dotted quad without printf (uv_ip4_name → inet_ntop → snprintf cost
+// more than the rest of accepting a connection).
+void formatIp4(in_addr a, char* out) noexcept {
+  const auto* b = reinterpret_cast<const unsigned char*>(&a.s_addr);
+  for (int i = 0; i < 4; i++) {
+    unsigned v = b[i];
+    if (v >= 100) *out++ = static_cast<char>('0' + v / 100);
+    if (v >= 10) *out++ = static_cast<char>('0' + v / 10 % 10);
+    *out++ = static_cast<char>('0' + v % 10);
+    *out++ = i < 3 ? '.' : '\0';
+  }
+}
+
 template <class Fmt>
 const LocalAddr* internLocal(const SockAddr& sa, Fmt fmt) noexcept {
   static thread_local LocalAddr* head = nullptr;
@@ -1122,7 +1135,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   if (!knownLocal) uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&local), &len);
   auto fmt = [](const auto& ss, char* out, uint16_t* port) {
     if (ss.sa.sa_family == AF_INET) {
-      uv_ip4_name(&ss.in4, out, sizeof(Connection::peerText));
+      formatIp4(ss.in4.sin_addr, out);
       *port = ntohs(ss.in4.sin_port);
     } else if (ss.sa.sa_family == AF_INET6) {
       uv_ip6_name(&ss.in6, out, sizeof(Connection::peerText));
