@@ -70,7 +70,17 @@ void freeHbuf(char* p, size_t size) noexcept {
     ::operator delete(p);
   }
 }
+// The llhttp parser comes with the header buffer and goes with it: idle
+// keep-alive connections hold neither.
+core::FreeList& parserPool() noexcept {
+  static thread_local core::FreeList pool(sizeof(llhttp_t), 1024);
+  return pool;
+}
 void releaseHbuf(Connection* c) noexcept {
+  if (c->parser != nullptr) {
+    parserPool().put(c->parser);
+    c->parser = nullptr;
+  }
   freeHbuf(c->hbuf, c->hcap);
   c->hbuf = nullptr;
   c->hcap = c->hlen = 0;
@@ -257,7 +267,7 @@ int buildRequest(Connection* c, Request& r) {
   const char* b = c->hbuf;
   r.methodName = {b + c->methodOff, c->methodLen};
   r.method = methodBit(r.methodName);
-  r.httpVersion = c->parser.http_major * 1000 + c->parser.http_minor;
+  r.httpVersion = c->parser->http_major * 1000 + c->parser->http_minor;
   const char* ls = b + c->reqStart;
   const char* le = static_cast<const char*>(std::memchr(ls, '\r', c->hlen - c->reqStart));
   if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', c->hlen - c->reqStart));
@@ -335,7 +345,7 @@ int buildRequest(Connection* c, Request& r) {
     }
     in.contentLengthN = n;
   }
-  in.keepAlive = llhttp_should_keep_alive(&c->parser) != 0;
+  in.keepAlive = llhttp_should_keep_alive(c->parser) != 0;
 
   ParsedTarget t;
   if (!parseTarget(r.unparsedUri, &t)) return 400;
@@ -438,6 +448,11 @@ void stopReading(Connection* c) {
 
 void ensureHbuf(Connection* c) {
   if (c->hbuf != nullptr) return;
+  if (c->parser == nullptr) {
+    c->parser = new (parserPool().get()) llhttp_t;
+    llhttp_init(c->parser, HTTP_REQUEST, &gSettings);
+    c->parser->data = c;
+  }
   size_t size = static_cast<size_t>(c->defaultSrv->clientHeaderBufferSize);
   c->hbuf = allocHbuf(size);
   c->hcap = size;
@@ -589,10 +604,10 @@ void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
 
 // Feeds [data, data+len) to llhttp. Returns the llhttp error code.
 llhttp_errno_t feed(Connection* c, const char* data, size_t len) {
-  if (llhttp_get_errno(&c->parser) == HPE_PAUSED) llhttp_resume(&c->parser);
-  llhttp_errno_t e = llhttp_execute(&c->parser, data, len);
+  if (llhttp_get_errno(c->parser) == HPE_PAUSED) llhttp_resume(c->parser);
+  llhttp_errno_t e = llhttp_execute(c->parser, data, len);
   if (e == HPE_PAUSED) {
-    const char* pos = llhttp_get_error_pos(&c->parser);
+    const char* pos = llhttp_get_error_pos(c->parser);
     c->rest = pos;
     c->restLen = static_cast<size_t>(data + len - pos);
   } else if (e == HPE_OK) {
@@ -661,8 +676,8 @@ int checkRequestLine(Connection* c) {
 llhttp_errno_t startSimpleRequest(Connection* c) {
   Request* r = c->req;
   c->hdrs.clear();
-  c->parser.http_major = 0;
-  c->parser.http_minor = 9;
+  c->parser->http_major = 0;
+  c->parser->http_minor = 9;
   c->inRequestLine = false;
   c->headersDone = c->messageDone = true;
   c->closeAfter = true;
@@ -695,7 +710,7 @@ void processHeader(Connection* c) {
       }
     }
     if (c->parseError == 0) {
-      const char* reason = llhttp_get_error_reason(&c->parser);
+      const char* reason = llhttp_get_error_reason(c->parser);
       if (c->req) {
         LUNET_LOG(c->req->log, core::Level::kInfo, 0, "client sent invalid request: %s",
                   reason ? reason : "");
@@ -1171,8 +1186,6 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   c->localPort = known->port;
   // TCP_NODELAY is set when the connection first goes keep-alive (nginx):
   // a response written at once needs no setsockopt.
-  llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
-  c->parser.data = c;
   linkConn(c);
   c->state = ConnState::kIdle;
   shm::counters().waiting.fetch_add(1, std::memory_order_relaxed);
@@ -1642,8 +1655,10 @@ void requestDone(Connection* c) noexcept {
   c->reqStart = 0;
   c->hparsed = 0;
   c->linger = false;
-  llhttp_init(&c->parser, HTTP_REQUEST, &gSettings);
-  c->parser.data = c;
+  if (c->parser != nullptr) {  // kept for pipelined bytes; idle gives it back
+    llhttp_init(c->parser, HTTP_REQUEST, &gSettings);
+    c->parser->data = c;
+  }
   if (!c->nodelay && clcf != nullptr && clcf->tcpNodelay != 0) {
     c->nodelay = true;
     uv_tcp_nodelay(c->tcp, 1);

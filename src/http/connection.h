@@ -72,7 +72,7 @@ struct Connection {
   char peerText[48] = {0};     // INET6_ADDRSTRLEN
   const char* localText = "";  // shared per local address (connection.cc)
 
-  llhttp_t parser{};
+  llhttp_t* parser = nullptr;  // with hbuf (connection.cc's list); idle: none
 
   // Header buffer (connection.cc's buffer list): request header bytes, then
   // preread body and pipelined requests.
