@@ -528,7 +528,16 @@ void setLargeBuffers(Engine&, const ConfNode& n, ConfBase* c, const Directive&) 
 }
 
 void setKeepaliveTimeout(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
-  locc(c)->keepaliveTimeout = conf::parseMsec(n, 0);
+  HttpCoreLoc* l = locc(c);
+  l->keepaliveTimeout = conf::parseMsec(n, 0);
+  if (n.args.size() == 2) {
+    // nginx parses header_timeout in seconds: "ms" is not a unit here.
+    const std::string& v = n.arg(1);
+    if (v.size() >= 2 && v.compare(v.size() - 2, 2, "ms") == 0) {
+      fail(n, "\"keepalive_timeout\" directive invalid value");
+    }
+    l->keepaliveHeader = conf::parseMsec(n, 1) / 1000;
+  }
 }
 
 void setLingeringClose(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
@@ -754,6 +763,7 @@ void mergeLoc(Engine&, ConfBase* p, ConfBase* ch) {
   mergeValue(c->clientBodyTimeout, pa->clientBodyTimeout, int64_t{60000});
   mergeValue(c->sendTimeout, pa->sendTimeout, int64_t{60000});
   mergeValue(c->keepaliveTimeout, pa->keepaliveTimeout, int64_t{75000});
+  mergeValue(c->keepaliveHeader, pa->keepaliveHeader, int64_t{0});
   mergeValue(c->keepaliveRequests, pa->keepaliveRequests, int64_t{1000});
   mergeValue(c->lingeringClose, pa->lingeringClose, int64_t{1});
   mergeValue(c->lingeringTime, pa->lingeringTime, int64_t{30000});

@@ -162,6 +162,7 @@ struct HttpCoreLoc : conf::ConfBase {
   int64_t clientBodyTimeout = -1;
   int64_t sendTimeout = -1;
   int64_t keepaliveTimeout = -1;
+  int64_t keepaliveHeader = -1;  // seconds for "Keep-Alive: timeout=N"; 0 none
   int64_t keepaliveRequests = -1;
   int64_t lingeringClose = -1;  // 0 off, 1 on, 2 always
   int64_t lingeringTime = -1;

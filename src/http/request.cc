@@ -777,6 +777,21 @@ int headerFilterBottom(Request& r) noexcept {
   }
   if (r.chunkedOut) appendHeaderLine(p, "Transfer-Encoding", "chunked");
   appendHeaderLine(p, "Connection", keep ? "keep-alive" : "close");
+  if (keep && clcf->keepaliveHeader > 0) {
+    // keepalive_timeout's second argument (nginx: "Keep-Alive: timeout=%T").
+    std::memcpy(p, "Keep-Alive: timeout=", 20);
+    p += 20;
+    char digits[24];
+    int nd = 0;
+    uint64_t v = static_cast<uint64_t>(clcf->keepaliveHeader);
+    do {
+      digits[nd++] = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+    while (nd > 0) *p++ = digits[--nd];
+    *p++ = '\r';
+    *p++ = '\n';
+  }
   size_t fixed = static_cast<size_t>(p - buf);
   (void)fixed;
   for (const Header& x : h.list.all()) {
