@@ -68,3 +68,70 @@ ok
 --- must_die
 --- error_log
 "keepalive_timeout" directive invalid value
+
+
+
+=== TEST 6: msie_padding on (default): MSIE gets the padding on error pages
+--- config
+    location /t { return 404; }
+--- request
+GET /t
+--- more_headers
+User-Agent: Mozilla/4.0 (compatible; MSIE 6.0)
+--- error_code: 404
+--- response_body_like eval
+qr{<h1>404 Not Found</h1></center>\r\n<hr><center>[^<]+</center>\r\n</body>\r\n</html>\r\n(?:<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n){6}\z}
+
+
+
+=== TEST 7: msie_padding: Chrome too
+--- config
+    location /t { return 403; }
+--- request
+GET /t
+--- more_headers
+User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36
+--- error_code: 403
+--- response_body_like eval
+qr{</html>\r\n(?:<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n){6}\z}
+
+
+
+=== TEST 8: msie_padding: not for Firefox, nor without User-Agent
+--- config
+    location /t { return 404; }
+--- request eval
+["GET /t", "GET /t"]
+--- more_headers eval
+["User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0", ""]
+--- error_code eval
+[404, 404]
+--- response_body_like eval
+[qr{</html>\r\n\z}, qr{</html>\r\n\z}]
+
+
+
+=== TEST 9: msie_padding off
+--- config
+    msie_padding off;
+    location /t { return 404; }
+--- request
+GET /t
+--- more_headers
+User-Agent: Mozilla/4.0 (compatible; MSIE 6.0)
+--- error_code: 404
+--- response_body_like eval
+qr{</html>\r\n\z}
+
+
+
+=== TEST 10: msie_padding: not below 400
+--- config
+    location /t { return 301 /x; }
+--- request
+GET /t
+--- more_headers
+User-Agent: Mozilla/4.0 (compatible; MSIE 6.0)
+--- error_code: 301
+--- response_body_like eval
+qr{</html>\r\n\z}

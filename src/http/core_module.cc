@@ -984,6 +984,34 @@ std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve) noexc
 
 // ---- error pages ---------------------------------------------------------------------
 
+namespace {
+
+// nginx's ngx_http_msie_padding: appended to built-in error pages for MSIE
+// and Chrome, whose "friendly" error pages replace bodies under 512 bytes.
+constexpr std::string_view kMsiePadding =
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
+    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n";
+
+// nginx's ngx_http_process_user_agent, reduced to what msie_padding needs:
+// "MSIE " with at least 7 more bytes (not Opera), or "Chrome/" when the
+// agent is neither MSIE, Opera nor Gecko ("Gecko/").
+bool wantsMsiePadding(const Request& r) noexcept {
+  const Header* ua = r.headersIn.userAgent;
+  if (ua == nullptr) return false;
+  std::string_view v = ua->value;
+  if (v.find("Opera") != std::string_view::npos) return false;
+  size_t msie = v.find("MSIE ");
+  if (msie != std::string_view::npos && msie + 7 < v.size()) return true;
+  if (v.find("Gecko/") != std::string_view::npos) return false;
+  return v.find("Chrome/") != std::string_view::npos;
+}
+
+}  // namespace
+
 int specialResponse(Request& r, int status) noexcept {
   const HttpCoreLoc* l = r.clcf();
   r.headersOut.status = status == 494 ? 400 : status;
@@ -1051,7 +1079,7 @@ int specialResponse(Request& r, int status) noexcept {
   const char* tail = l->serverTokens == 1 ? "<hr><center>lunet/" LUNET_VERSION_STRING
                                             "</center>\r\n</body>\r\n</html>\r\n"
                                           : "<hr><center>lunet</center>\r\n</body>\r\n</html>\r\n";
-  char* body = static_cast<char*>(r.arena.alloc(512, 1));
+  char* body = static_cast<char*>(r.arena.alloc(512 + kMsiePadding.size(), 1));
   int n;
   if (status == 494) {
     n = std::snprintf(body, 512,
@@ -1065,6 +1093,10 @@ int specialResponse(Request& r, int status) noexcept {
                       "%.*s</h1></center>\r\n%s",
                       st, static_cast<int>(reason.size()), reason.data(), st,
                       static_cast<int>(reason.size()), reason.data(), tail);
+  }
+  if (l->msie_padding != 0 && st >= 400 && r.httpVersion >= 1000 && wantsMsiePadding(r)) {
+    std::memcpy(body + n, kMsiePadding.data(), kMsiePadding.size());
+    n += static_cast<int>(kMsiePadding.size());
   }
   r.headersOut.contentType = "text/html";
   r.headersOut.charset = {};
