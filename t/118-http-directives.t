@@ -135,3 +135,67 @@ User-Agent: Mozilla/4.0 (compatible; MSIE 6.0)
 --- error_code: 301
 --- response_body_like eval
 qr{</html>\r\n\z}
+
+
+
+=== TEST 11: underscores_in_headers off (default): the header is ignored and logged
+--- config
+    location /t { return 200 "[$http_x_foo][$http_x_bar]\n"; }
+--- request
+GET /t
+--- more_headers
+X_Foo: one
+X-Bar: two
+--- response_body
+[][two]
+--- log_level: info
+--- error_log
+client sent invalid header line: "X_Foo: one"
+
+
+
+=== TEST 12: other invalid characters are ignored too
+--- config
+    location /t { return 200 "[$http_x_bar]\n"; }
+--- request
+GET /t
+--- more_headers
+X.Bar: one
+X-Bar: two
+--- response_body
+[two]
+--- log_level: info
+--- error_log
+client sent invalid header line: "X.Bar: one"
+
+
+
+=== TEST 13: underscores_in_headers on
+--- config
+    underscores_in_headers on;
+    location /t { return 200 "[$http_x_foo]\n"; }
+--- request
+GET /t
+--- more_headers
+X_Foo: one
+--- response_body
+[one]
+--- log_level: info
+--- no_error_log
+invalid header line
+
+
+
+=== TEST 14: ignore_invalid_headers off keeps them
+--- config
+    ignore_invalid_headers off;
+    location /t { return 200 "[$http_x_foo]\n"; }
+--- request
+GET /t
+--- more_headers
+X_Foo: one
+--- response_body
+[one]
+--- log_level: info
+--- no_error_log
+invalid header line

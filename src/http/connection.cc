@@ -262,6 +262,27 @@ std::string_view trimValue(std::string_view v) {
   return v;
 }
 
+// nginx's header-name rule (ngx_http_parse_header_line): letters, digits
+// and '-' are valid; '_' only with underscores_in_headers on. Everything
+// else llhttp lets through (token characters: "!#$%&'*+.^`|~") is not.
+struct HeaderNameTable {
+  bool valid[256] = {};
+  constexpr HeaderNameTable() {
+    for (int ch = 'a'; ch <= 'z'; ch++) valid[ch] = valid[ch - 'a' + 'A'] = true;
+    for (int ch = '0'; ch <= '9'; ch++) valid[ch] = true;
+    valid[static_cast<unsigned char>('-')] = true;
+  }
+};
+constexpr HeaderNameTable kHeaderName;
+
+bool validHeaderName(std::string_view name, bool underscores) noexcept {
+  for (char ch : name) {
+    auto u = static_cast<unsigned char>(ch);
+    if (!kHeaderName.valid[u] && !(ch == '_' && underscores)) return false;
+  }
+  return true;
+}
+
 // Builds the Request from the parse offsets. Returns 0 or an HTTP status.
 int buildRequest(Connection* c, Request& r) {
   const char* b = c->hbuf;
@@ -273,9 +294,19 @@ int buildRequest(Connection* c, Request& r) {
   if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', c->hlen - c->reqStart));
   r.requestLine = {ls, static_cast<size_t>(le ? le - ls : 0)};
   r.unparsedUri = {b + c->urlOff, c->urlLen};
+  // The default server's settings (nginx switches to the virtual server
+  // once Host is seen; the header lines before it use the default's).
+  const bool ignoreInvalid = c->defaultSrv->ignoreInvalidHeaders != 0;
+  const bool underscores = c->defaultSrv->underscoresInHeaders != 0;
   for (const HdrOff& h : c->hdrs) {
     std::string_view name{b + h.nameOff, h.nameLen};
     std::string_view value = trimValue({b + h.valOff, h.valLen});
+    if (ignoreInvalid && !validHeaderName(name, underscores)) {
+      const char* end = value.empty() ? name.data() + name.size() + 1 : value.data() + value.size();
+      LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid header line: \"%.*s\"",
+                static_cast<int>(end - name.data()), name.data());
+      continue;
+    }
     r.headersIn.list.add(r.arena, name, value);
   }
   HeadersIn& in = r.headersIn;
