@@ -199,3 +199,30 @@ X_Foo: one
 --- log_level: info
 --- no_error_log
 invalid header line
+
+
+
+=== TEST 15: ETag is hex mtime - hex size
+--- config
+    location / { root html; }
+--- user_files eval
+[["e.txt", "x" x 300, 1700000000]]
+--- request
+GET /e.txt
+--- response_headers
+ETag: "6553f100-12c"
+Content-Length: 300
+
+
+
+=== TEST 16: ETag of an empty file at mtime 0
+--- config
+    location / { root html; }
+--- user_files eval
+[["z.txt", "", 0]]
+--- request
+GET /z.txt
+--- response_headers
+ETag: "0-0"
+Content-Length: 0
+--- response_body

@@ -81,11 +81,29 @@ void mergeLoc(Engine&, ConfBase* p, ConfBase* c) {
   }
 }
 
+// Lowercase hex of v without leading zeros ("0" for 0); returns the end.
+char* appendHex(char* p, uint64_t v) noexcept {
+  static constexpr char kHex[] = "0123456789abcdef";
+  char digits[16];
+  int nd = 0;
+  do {
+    digits[nd++] = kHex[v & 0xf];
+    v >>= 4;
+  } while (v != 0);
+  while (nd > 0) *p++ = digits[--nd];
+  return p;
+}
+
+// nginx's "\"%xT-%xO\"" by hand: snprintf cost ~1,200 instructions a request.
 std::string_view etagOf(Request& r, const struct stat& st) {
-  char* p = static_cast<char*>(r.arena.alloc(48, 1));
-  int n = std::snprintf(p, 48, "\"%llx-%llx\"", static_cast<unsigned long long>(st.st_mtime),
-                        static_cast<unsigned long long>(st.st_size));
-  return {p, static_cast<size_t>(n)};
+  char* p = static_cast<char*>(r.arena.alloc(40, 1));
+  char* e = p;
+  *e++ = '"';
+  e = appendHex(e, static_cast<uint64_t>(st.st_mtime));
+  *e++ = '-';
+  e = appendHex(e, static_cast<uint64_t>(st.st_size));
+  *e++ = '"';
+  return {p, static_cast<size_t>(e - p)};
 }
 
 bool etagMatches(std::string_view header, std::string_view etag, bool weak) {
