@@ -1,7 +1,41 @@
 # Directives that used to be accepted and ignored: keepalive_timeout's
 # header_timeout, msie_padding, underscores_in_headers /
 # ignore_invalid_headers, worker_connections; and the hand-formatted ETag.
+# worker_connections 4 for the whole file: the listening socket takes one
+# slot (as in nginx), so three client connections fit; every other block
+# uses one connection at a time.
 use Test::Nginx::Socket 'no_plan';
+use IO::Socket::INET;
+use POSIX ();
+
+worker_connections(4);
+
+# Opens n connections to the server; with $line, sends it on each (a request
+# line without the header's end: the connection is busy reading a header).
+# The first $drop of them are closed again. The rest are held by a detached
+# process for 1.5 s (long enough for the block's request, short enough for
+# the server's graceful stop, which waits for busy connections).
+sub hold_connections {
+    my ($n, $line, $drop) = @_;
+    my @held;
+    for (1 .. $n) {
+        my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $ServerPort,
+                                      Proto => 'tcp') or die "connect: $!";
+        $s->autoflush(1);
+        print $s $line if defined $line;
+        push @held, $s;
+    }
+    close(shift @held) for 1 .. ($drop // 0);
+    my $pid = fork() // die "fork: $!";
+    if ($pid == 0) {
+        POSIX::_exit(0) if fork();  # the grandchild holds them, detached
+        select(undef, undef, undef, 1.5);
+        POSIX::_exit(0);
+    }
+    waitpid($pid, 0);
+    close($_) for @held;
+    select(undef, undef, undef, 0.3);  # let the server accept and read them
+}
 
 run_tests();
 
@@ -226,3 +260,44 @@ GET /z.txt
 ETag: "0-0"
 Content-Length: 0
 --- response_body
+
+
+
+=== TEST 17: worker_connections: a full worker closes a new connection with an alert
+--- config
+    location /t { return 200 "ok\n"; }
+--- request_eval
+hold_connections(3, "GET /t HTTP/1.1\r\n");
+"GET /t"
+--- error_code
+--- abort
+--- error_log
+4 worker_connections are not enough
+
+
+
+=== TEST 18: worker_connections: a slot freed is used again
+--- config
+    location /t { return 200 "ok\n"; }
+--- request_eval
+hold_connections(3, "GET /t HTTP/1.1\r\n", 1);
+"GET /t"
+--- response_body
+ok
+--- no_error_log
+worker_connections are not enough
+
+
+
+=== TEST 19: worker_connections: idle connections are reused (closed) for a new one
+--- config
+    location /t { return 200 "ok\n"; }
+--- request_eval
+hold_connections(3);
+"GET /t"
+--- response_body
+ok
+--- error_log
+4 worker_connections are not enough, reusing connections
+--- no_error_log
+[alert]

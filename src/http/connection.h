@@ -133,6 +133,10 @@ struct Connection {
 
 // Accept path (core_module.cc listeners → here).
 void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept;
+// worker_connections for this worker: `listening` sockets it polls take a
+// slot each, as in nginx; a client connection beyond the limit is closed
+// after reusable (idle) ones were drained (connection.cc).
+void setConnectionLimit(int64_t workerConnections, int64_t listening) noexcept;
 // Graceful shutdown: close idle connections, mark the rest.
 void shutdownConnections() noexcept;
 void closeConnection(Connection* c) noexcept;

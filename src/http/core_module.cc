@@ -805,6 +805,7 @@ void initProcess(process::Cycle& cycle) {
   gMain = cmcf;
   installTables(cmcf);
   if (process::processType() == process::ProcessType::kPrivilegedAgent) return;
+  int64_t listening = 0;
   for (auto& lp : cycle.listening) {
     process::Listening& l = *lp;
     auto* a = static_cast<ListenAddr*>(l.owner);
@@ -824,8 +825,11 @@ void initProcess(process::Cycle& cycle) {
     if (rc == 0) rc = uv_listen(a->handle.stream(), a->backlog, onConnection);
     if (rc != 0) {
       core::processLog().error(core::Level::kAlert, -rc, "listen() to %s failed", a->text.c_str());
+    } else {
+      listening++;
     }
   }
+  setConnectionLimit(cycle.core().workerConnections, listening);
 }
 
 void shutdownProcess(process::Cycle& cycle) {
