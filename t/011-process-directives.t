@@ -11,10 +11,11 @@ use POSIX ();
 use Cwd qw(abs_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Lunet::Proc qw(free_port alive children wait_until read_file http_get pid_file);
+use Lunet::Proc qw(free_port alive children wait_until read_file http_get pid_file cleanup_servers);
 
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-procd-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+cleanup_servers($dir);
 make_path("$dir/conf", "$dir/logs");
 chmod 0755, $dir;    # workers drop to an unprivileged user when run as root
 

@@ -13,7 +13,7 @@ use Socket ();
 use Cwd qw(abs_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Lunet::Proc qw(free_port alive children wait_until read_file);
+use Lunet::Proc qw(free_port alive children wait_until read_file cleanup_servers);
 
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $strace = `command -v strace 2>/dev/null`;
@@ -22,6 +22,7 @@ plan skip_all => 'strace not installed' unless $strace;
 system("$strace -o /dev/null true >/dev/null 2>&1") == 0 or plan skip_all => 'ptrace not permitted';
 
 my $dir = tempdir("lunet-sendfile-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+cleanup_servers($dir);
 make_path("$dir/conf", "$dir/logs", "$dir/html");
 my $port = free_port();
 my $big = 'x' x (4 * 1024 * 1024);

@@ -12,10 +12,11 @@ use File::Path qw(make_path);
 use Cwd qw(abs_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Lunet::Proc qw(free_port alive wait_until read_file pid_file);
+use Lunet::Proc qw(free_port alive wait_until read_file pid_file cleanup_servers);
 
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-listen-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+cleanup_servers($dir);
 make_path("$dir/conf", "$dir/logs", "$dir/html");
 my ($p1, $p2, $p3) = (free_port(), free_port(), free_port());
 my $v6 = IO::Socket::IP->new(Listen => 1, LocalHost => '::1', LocalPort => 0) ? 1 : 0;

@@ -11,10 +11,11 @@ use Time::HiRes qw(time sleep);
 use Cwd qw(abs_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
-use Lunet::Proc qw(free_port alive wait_until pid_file);
+use Lunet::Proc qw(free_port alive wait_until pid_file cleanup_servers);
 
 my $bin = $ENV{TEST_NGINX_BINARY} || abs_path("$FindBin::Bin/../build/release/lunet");
 my $dir = tempdir("lunet-linger-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+cleanup_servers($dir);
 make_path("$dir/conf", "$dir/logs");
 my $port = free_port();
 open my $fh, '>', "$dir/conf/nginx.conf" or die;

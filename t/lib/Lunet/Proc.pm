@@ -7,7 +7,8 @@ use Exporter 'import';
 use IO::Socket::INET;
 use Time::HiRes qw(time sleep);
 
-our @EXPORT_OK = qw(free_port alive children wait_until read_file http_get pid_file);
+our @EXPORT_OK = qw(free_port alive children wait_until read_file http_get pid_file
+                    cleanup_servers);
 
 # A loopback port nobody listens on right now.
 sub free_port {
@@ -79,6 +80,25 @@ sub pid_file {
     my ($path) = @_;
     my $p = read_file($path);
     return $p =~ /^(\d+)/ ? $1 : undef;
+}
+
+# Registers a prefix directory: when the test file ends — also when it dies
+# half-way — every server started with "-p DIR/" and its workers are killed,
+# so no test leaves processes behind.
+my @CleanupDirs;
+sub cleanup_servers { push @CleanupDirs, @_ }
+
+END {
+    local $?;    # keep the test's exit status
+    for my $dir (@CleanupDirs) {
+        for my $d (glob "/proc/[0-9]*") {
+            my ($pid) = $d =~ m{(\d+)$};
+            next if $pid == $$;
+            my $cmd = read_file("$d/cmdline");
+            next unless index($cmd, "$dir/") >= 0;
+            kill 'KILL', children($pid), $pid;
+        }
+    }
 }
 
 1;
