@@ -1,5 +1,5 @@
 # Location matching precedence (=, ^~, longest prefix, regex in config
-# order, nested, named) and server_name precedence.
+# order, nested, named). server_name precedence is in t/119-http-server-name.t.
 use Test::Nginx::Socket 'no_plan';
 
 run_tests();
