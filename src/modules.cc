@@ -20,6 +20,7 @@ std::span<const Module* const> allModules() {
       &http::httpHeadersModule(),
       &http::httpEchoModule(),
       &http::httpStubStatusModule(),
+      &http::httpNotModifiedModule(),
       &lua::luaModule(),
   };
   static const bool indexed = [] {

@@ -665,9 +665,11 @@ int headerFilterBottom(Request& r) noexcept {
   if (r.httpVersion < 1000) return kOk;  // HTTP/0.9
   if (st == 204 || st == 304) {
     r.headerOnly = true;
-    if (st == 204) h.contentType = {};
+    if (st == 204) {
+      h.contentType = {};
+      h.lastModified = -1;
+    }
     h.contentLength = -1;
-    if (st == 304) h.lastModified = -1;
   }
   if (r.method == kHead) r.headerOnly = true;
   const HttpCoreLoc* clcf = r.clcf();

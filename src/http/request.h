@@ -69,6 +69,14 @@ struct Header {
 uint32_t headerHash(std::string_view name) noexcept;
 bool ieq(std::string_view a, std::string_view b) noexcept;
 
+// Response splitting protection for header names and values set by scripts
+// (lua-nginx-module's rules): a value gets its control bytes (but TAB) and
+// DEL written as %XX; a name also its space, bytes >= 0x80 and the
+// separators ()<>@,;:\"/[]?={}. Returns `s` itself when nothing needs
+// escaping, else an arena copy.
+std::string_view escapeHeaderName(core::Arena& a, std::string_view s) noexcept;
+std::string_view escapeHeaderValue(core::Arena& a, std::string_view s) noexcept;
+
 // An ordered list of headers with hashed lookup.
 class HeaderList {
  public:

@@ -27,6 +27,45 @@ bool ieq(std::string_view a, std::string_view b) noexcept {
   return true;
 }
 
+namespace {
+
+bool unsafeInValue(unsigned char c) { return (c < 0x20 && c != '\t') || c == 0x7f; }
+
+bool unsafeInName(unsigned char c) {
+  if (c <= 0x20 || c >= 0x7f) return true;
+  return std::strchr("\"(),/:;<=>?@[\\]{}", c) != nullptr;
+}
+
+std::string_view escapeWith(core::Arena& a, std::string_view s, bool (*unsafe)(unsigned char)) {
+  size_t n = 0;
+  for (char c : s) n += unsafe(static_cast<unsigned char>(c)) ? 1 : 0;
+  if (n == 0) return s;
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  char* out = static_cast<char*>(a.alloc(s.size() + 2 * n, 1));
+  char* p = out;
+  for (char ch : s) {
+    auto c = static_cast<unsigned char>(ch);
+    if (unsafe(c)) {
+      *p++ = '%';
+      *p++ = kHex[c >> 4];
+      *p++ = kHex[c & 0xf];
+    } else {
+      *p++ = ch;
+    }
+  }
+  return {out, static_cast<size_t>(p - out)};
+}
+
+}  // namespace
+
+std::string_view escapeHeaderName(core::Arena& a, std::string_view s) noexcept {
+  return escapeWith(a, s, unsafeInName);
+}
+
+std::string_view escapeHeaderValue(core::Arena& a, std::string_view s) noexcept {
+  return escapeWith(a, s, unsafeInValue);
+}
+
 const Header* HeaderList::find(std::string_view name) const noexcept {
   uint32_t h = headerHash(name);
   for (const Header& x : list_) {

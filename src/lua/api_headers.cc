@@ -111,12 +111,27 @@ int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* va
     return kFfiOk;
   }
   http::HeadersOut& h = r.headersOut;
+  // Response splitting: CR/LF and friends are escaped, silently, as
+  // lua-nginx-module does.
+  name = http::escapeHeaderName(r.arena, name);
+  std::string_view* escaped = nullptr;
+  for (size_t i = 0; i < n; i++) {
+    std::string_view v = http::escapeHeaderValue(r.arena, values[i]);
+    if (v.data() == values[i].data() && escaped == nullptr) continue;
+    if (escaped == nullptr) {
+      escaped = r.arena.array<std::string_view>(n);
+      for (size_t j = 0; j < n; j++) escaped[j] = values[j];
+    }
+    escaped[i] = v;
+  }
+  if (escaped != nullptr) values = escaped;
   bool clear = n == 0;
   // Single-valued headers keep the last value of a table.
   std::string_view single = clear ? std::string_view() : values[n - 1];
   if (http::ieq(name, "Content-Type")) {
     h.contentType = single;
     h.charset = {};
+    ctx->mimeSet = true;
     return kFfiOk;
   }
   if (http::ieq(name, "Content-Length")) {
@@ -128,7 +143,7 @@ int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* va
     int64_t v = 0;
     for (char c : single) {
       if (c < '0' || c > '9') {
-        *err = "invalid Content-Length";
+        *err = "failed to set header";
         return kFfiError;
       }
       v = v * 10 + (c - '0');
@@ -137,9 +152,9 @@ int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* va
     return kFfiOk;
   }
   if (http::ieq(name, "Location")) {
-    h.list.remove("Location");
-    h.location = single;
-    return kFfiOk;
+    // A plain header, as lua-nginx-module keeps it: a Location without a
+    // host is sent as given (only nginx's own redirects are made absolute).
+    h.location = {};
   }
   if (http::ieq(name, "Last-Modified")) {
     h.list.remove("Last-Modified");
@@ -287,6 +302,23 @@ int respGetHeaders(lua_State* L) {
     pushLowerName(L, "Content-Length", raw);
     bool handled = false;
     pushSpecial(L, r, "Content-Length", &handled);
+    addMulti(L, t);
+  }
+  // The headers nginx generates itself, as lua-nginx-module reports them.
+  if (room()) {
+    pushLowerName(L, "Connection", raw);
+    if (h.status == 101) {
+      lua_pushliteral(L, "upgrade");
+    } else if (r.keepAlive && r.headersIn.keepAlive) {
+      lua_pushliteral(L, "keep-alive");
+    } else {
+      lua_pushliteral(L, "close");
+    }
+    addMulti(L, t);
+  }
+  if (r.chunkedOut && room()) {
+    pushLowerName(L, "Transfer-Encoding", raw);
+    lua_pushliteral(L, "chunked");
     addMulti(L, t);
   }
   if (!h.location.empty() && room()) {

@@ -1,5 +1,6 @@
 // ngx.say, ngx.print, ngx.flush, ngx.eof, ngx.exit, ngx.redirect, ngx.exec,
 // ngx.send_headers.
+#include <cstdio>
 #include <cstring>
 
 #include "http/filter.h"
@@ -267,8 +268,33 @@ int redirect(lua_State* L) {
   http::Request& r = *ctx->r;
   if (r.headerSent)
     return luaL_error(L, "attempt to call ngx.redirect after sending out the headers");
+  // Response splitting: control bytes (but TAB) and DEL are refused.
+  for (size_t i = 0; i < len; i++) {
+    auto c = static_cast<unsigned char>(uri[i]);
+    if ((c < 0x20 && c != '\t') || c == 0x7f) {
+      luaL_Buffer b;
+      luaL_buffinit(L, &b);
+      for (size_t j = 0; j < len; j++) {
+        auto d = static_cast<unsigned char>(uri[j]);
+        if (d < 0x20 || d >= 0x7f || d == '"' || d == '\\') {
+          char hex[5];
+          std::snprintf(hex, sizeof(hex), "\\x%02X", d);
+          luaL_addlstring(&b, hex, 4);
+        } else {
+          luaL_addchar(&b, static_cast<char>(d));
+        }
+      }
+      luaL_pushresult(&b);
+      char byte[8];
+      std::snprintf(byte, sizeof(byte), "0x%02x", c);
+      return luaL_error(L, "unsafe byte \"%s\" in redirect uri \"%s\"", byte, lua_tostring(L, -1));
+    }
+  }
+  // A plain header, as lua-nginx-module sets it: a uri without a host is
+  // sent as given.
   r.headersOut.list.remove("Location");
-  r.headersOut.location = r.arena.dup({uri, len});
+  r.headersOut.location = {};
+  r.headersOut.list.add(r.arena, "Location", r.arena.dup({uri, len}));
   ctx->exited = true;
   ctx->exitCode = static_cast<int>(status);
   return exitThread(L);

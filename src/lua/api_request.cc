@@ -169,20 +169,22 @@ int setHeaderImpl(lua_State* L, int valueIdx) {
   http::Request& r = req(L, kWritePhases);
   size_t nlen = 0;
   const char* name = luaL_checklstring(L, 1, &nlen);
-  std::string_view n = r.arena.dup({name, nlen});
+  std::string_view n = http::escapeHeaderName(r.arena, r.arena.dup({name, nlen}));
   r.headersIn.list.remove(n);
   int vt = valueIdx > 0 ? lua_type(L, valueIdx) : LUA_TNIL;
   if (vt == LUA_TSTRING || vt == LUA_TNUMBER) {
     size_t vl = 0;
     const char* v = lua_tolstring(L, valueIdx, &vl);
-    r.headersIn.list.add(r.arena, n, r.arena.dup({v, vl}));
+    r.headersIn.list.add(r.arena, n, http::escapeHeaderValue(r.arena, r.arena.dup({v, vl})));
   } else if (vt == LUA_TTABLE) {
     int cnt = static_cast<int>(lua_objlen(L, valueIdx));
     for (int i = 1; i <= cnt; i++) {
       lua_rawgeti(L, valueIdx, i);
       size_t vl = 0;
       const char* v = lua_tolstring(L, -1, &vl);
-      if (v != nullptr) r.headersIn.list.add(r.arena, n, r.arena.dup({v, vl}));
+      if (v != nullptr) {
+        r.headersIn.list.add(r.arena, n, http::escapeHeaderValue(r.arena, r.arena.dup({v, vl})));
+      }
       lua_pop(L, 1);
     }
   } else if (vt != LUA_TNIL) {

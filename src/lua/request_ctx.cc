@@ -193,7 +193,7 @@ void releaseThread(RequestCtx* ctx) noexcept {
 int sendHeaderOnce(RequestCtx* ctx) noexcept {
   http::Request& r = *ctx->r;
   if (r.headerSent) return http::kOk;
-  if (r.headersOut.contentType.empty()) {
+  if (r.headersOut.contentType.empty() && !ctx->mimeSet) {
     const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
     if (lc == nullptr || lc->useDefaultType != 0) http::setContentType(r);
   }

@@ -43,6 +43,7 @@ class RequestCtx {
   bool uriJump = false;  // ngx.req.set_uri(uri, true)
 
   bool eofSent = false;
+  bool mimeSet = false;  // Content-Type set or cleared from Lua: no default_type
   bool filterFailed = false;
   bool outputFailed = false;  // the filter chain returned an error     // a Lua header/body filter
                               // raised: pass through

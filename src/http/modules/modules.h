@@ -12,6 +12,7 @@ const conf::Module& httpHeadersModule();
 const conf::Module& httpLogModule();
 const conf::Module& httpEchoModule();
 const conf::Module& httpStubStatusModule();
+const conf::Module& httpNotModifiedModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).
