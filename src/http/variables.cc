@@ -506,19 +506,23 @@ void setIndexed(Request& r, int index, std::string_view value) noexcept {
   s.notFound = false;
 }
 
-bool setVariable(Request& r, std::string_view name, std::string_view value) noexcept {
+SetVarResult trySetVariable(Request& r, std::string_view name, std::string_view value) noexcept {
   std::string n = lower(name);
   Variable* v = findVar(n);
-  if (v == nullptr) return false;
+  if (v == nullptr) return SetVarResult::kNotFound;
   if (v->set) {
     v->set(r, value, v->data);
-    return true;
+    return SetVarResult::kOk;
   }
   if (v->index >= 0) {
     setIndexed(r, v->index, r.arena.dup(value));
-    return true;
+    return SetVarResult::kOk;
   }
-  return false;
+  return SetVarResult::kNotChangeable;
+}
+
+bool setVariable(Request& r, std::string_view name, std::string_view value) noexcept {
+  return trySetVariable(r, name, value) == SetVarResult::kOk;
 }
 
 void registerCoreVariables() {

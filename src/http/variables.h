@@ -72,6 +72,11 @@ using UninitializedVariableHook = void (*)(Request& r, std::string_view name) no
 void setUninitializedVariableHook(UninitializedVariableHook h) noexcept;
 // Writes an indexed / settable variable. Returns false if not writable.
 bool setVariable(Request& r, std::string_view name, std::string_view value) noexcept;
+// As setVariable, telling apart a name that is no variable (kNotFound; prefix
+// variables such as $http_* count as not found, as in nginx) from a built-in
+// one that cannot be written (kNotChangeable).
+enum class SetVarResult { kOk, kNotFound, kNotChangeable };
+SetVarResult trySetVariable(Request& r, std::string_view name, std::string_view value) noexcept;
 void setIndexed(Request& r, int index, std::string_view value) noexcept;
 size_t indexedCount();
 

@@ -64,7 +64,12 @@ int logArgs(lua_State* L, int level, int first, const char* fname) {
   int line = 0;
   const char* name = nullptr;
   if (lua_getstack(L, 1, &ar) && lua_getinfo(L, "Snl", &ar)) {
+    // lua-nginx-module prints what follows the last '/' of short_src (the
+    // base name of a file; also cuts "content_by_lua(../x.conf:2)").
     src = ar.short_src;
+    for (const char* p = ar.short_src; *p != '\0'; p++) {
+      if (*p == '/') src = p + 1;
+    }
     line = ar.currentline;
     name = ar.name;
   }

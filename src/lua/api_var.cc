@@ -1,6 +1,7 @@
 // ngx.var.NAME (read any variable, write `set`-able ones) and ngx.var[N]
 // (regex captures).
 #include <cstring>
+#include <string>
 
 #include "http/variables.h"
 #include "lua/api.h"
@@ -22,6 +23,28 @@ std::string_view lowerName(http::Request& r, const char* k, size_t len) {
   return {p, len};
 }
 
+// lua-nginx-module's wording for a variable that cannot be written.
+const char* varSetError(http::Request& r, std::string_view name, http::SetVarResult res) {
+  std::string msg = "variable \"";
+  msg.append(name);
+  if (res == http::SetVarResult::kNotChangeable) {
+    msg += "\" not changeable";
+  } else {
+    msg +=
+        "\" not found for writing; maybe it is a built-in variable that is not changeable or "
+        "you forgot to use \"set $";
+    msg.append(name);
+    msg += " '';\" in the config file to define it first";
+  }
+  return r.arena.dup(msg, true).data();
+}
+
+// ngx.var[key] with a key that is neither a string nor a number.
+bool badName(lua_State* L) {
+  int t = lua_type(L, 2);
+  return t != LUA_TSTRING && t != LUA_TNUMBER;
+}
+
 int varIndex(lua_State* L) {
   checkPhase(L, kRequestPhases);
   RequestCtx* ctx = checkRequest(L);
@@ -34,6 +57,7 @@ int varIndex(lua_State* L) {
     lua_pushlstring(L, r.captureSubject.data() + from, static_cast<size_t>(to - from));
     return 1;
   }
+  if (badName(L)) return luaL_error(L, "bad variable name");
   size_t len = 0;
   const char* k = luaL_checklstring(L, 2, &len);
   http::VarValue v = http::getVariable(r, lowerName(r, k, len));
@@ -46,6 +70,7 @@ int varNewIndex(lua_State* L) {
   checkPhase(L, kRequestPhases);
   RequestCtx* ctx = checkRequest(L);
   http::Request& r = *ctx->r;
+  if (badName(L)) return luaL_error(L, "bad variable name");
   size_t len = 0;
   const char* k = luaL_checklstring(L, 2, &len);
   std::string_view value;
@@ -63,13 +88,8 @@ int varNewIndex(lua_State* L) {
       return luaL_error(L, "bad variable value type: %s", luaL_typename(L, 3));
   }
   std::string_view name = lowerName(r, k, len);
-  if (!http::setVariable(r, name, value)) {
-    return luaL_error(L,
-                      "variable \"%s\" not found for writing; maybe it is a built-in variable "
-                      "that is not changeable or you forgot to use \"set $%s '';\" in the config "
-                      "file to define it first",
-                      k, k);
-  }
+  http::SetVarResult res = http::trySetVariable(r, name, value);
+  if (res != http::SetVarResult::kOk) return luaL_error(L, "%s", varSetError(r, {k, len}, res));
   return 0;
 }
 
@@ -98,22 +118,9 @@ extern "C" int lunet_ffi_var_set(const char* name, size_t len, const char* value
   http::Request& r = *ctx->r;
   std::string_view v = isNil ? std::string_view() : r.arena.dup({value, vlen});
   std::string_view n = lowerName(r, name, len);
-  if (http::setVariable(r, n, v)) return kFfiOk;
-  static constexpr std::string_view kA = "variable \"";
-  static constexpr std::string_view kB =
-      "\" not found for writing; maybe it is a built-in variable that is not changeable or you "
-      "forgot to use \"set $";
-  static constexpr std::string_view kC = " '';\" in the config file to define it first";
-  size_t total = kA.size() + len + kB.size() + len + kC.size() + 1;
-  char* p = static_cast<char*>(r.arena.alloc(total, 1));
-  char* q = p;
-  for (std::string_view part :
-       {kA, std::string_view(name, len), kB, std::string_view(name, len), kC}) {
-    std::memcpy(q, part.data(), part.size());
-    q += part.size();
-  }
-  *q = '\0';
-  *err = p;
+  http::SetVarResult res = http::trySetVariable(r, n, v);
+  if (res == http::SetVarResult::kOk) return kFfiOk;
+  *err = varSetError(r, {name, len}, res);
   return kFfiError;
 }
 

@@ -69,8 +69,8 @@ LuaHandlerPtr makeHandler(Engine& e, const ConfNode& n, size_t codeArg) {
   if (!block && v.empty()) fail(n, "invalid location config: no runnable Lua code");
   h->source = v;
   std::string file = n.file ? *n.file : std::string("nginx.conf");
-  h->chunkName =
-      inlineChunkName(baseName(n.name), file, block && n.luaLine > 0 ? n.luaLine : n.line);
+  h->chunkName = inlineChunkName(baseName(n.name), file,
+                                 block && n.luaLine > 0 ? n.luaLine : n.line, e.cycle().confPrefix);
   return h;
 }
 
@@ -250,9 +250,11 @@ void postConfiguration(Engine& e) {
     // init_by_lua runs here, in the master before fork: what it loads is
     // shared copy-on-write by every worker.
     LuaHandler& h = *mc->init;
-    int ref =
-        h.file ? vm.compileFile(h.source, &err) : vm.compileString(h.source, h.chunkName, &err);
-    if (ref == LUA_NOREF) throw conf::ConfError("init_by_lua error: " + err);
+    int ref = h.file ? vm.compileFile(h.source, &err, nullptr, true)
+                     : vm.compileString(h.source, h.chunkName, &err);
+    if (ref == LUA_NOREF) {
+      throw conf::ConfError((h.file ? "init_by_lua_file error: " : "init_by_lua error: ") + err);
+    }
     bool ok = vm.runSync(ref, kInit, &err);
     luaL_unref(vm.state(), LUA_REGISTRYINDEX, ref);
     if (!ok) throw conf::ConfError("init_by_lua error: " + err);
@@ -299,7 +301,7 @@ LuaMainConf* luaMainConf() {
   return c->conf<LuaMainConf>(kLuaModule);
 }
 
-bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err) {
+bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err, int* status) {
   if (h.ref != LUA_NOREF) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, h.ref);
     return true;
@@ -309,7 +311,9 @@ bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err) 
     *err = "no Lua VM";
     return false;
   }
-  int ref = h.file ? vm->compileFile(h.source, err) : vm->compileString(h.source, h.chunkName, err);
+  if (status != nullptr) *status = 500;
+  int ref = h.file ? vm->compileFile(h.source, err, status)
+                   : vm->compileString(h.source, h.chunkName, err);
   if (ref == LUA_NOREF) return false;
   lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
   if (codeCache) {

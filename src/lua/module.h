@@ -56,6 +56,9 @@ LuaMainConf* luaMainConf();
 
 // Pushes the compiled function of `h` onto L (compiling it, and caching it
 // unless lua_code_cache is off). Returns false with *err on a load error.
-bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err);
+// *status (if given) is the HTTP status lua-nginx-module answers the error
+// with (404 / 503 for a file that cannot be opened or read, else 500).
+bool pushHandler(lua_State* L, LuaHandler& h, bool codeCache, std::string* err,
+                 int* status = nullptr);
 
 }  // namespace lunet::lua

@@ -123,9 +123,15 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
   t->onFinish = onFinish;
   *out = t;
   std::string err;
-  if (!pushHandler(t->state(), h, codeCache, &err)) {
+  int status = 500;
+  if (!pushHandler(t->state(), h, codeCache, &err, &status)) {
     ctx->log().error(core::Level::kError, 0, "%s", err.c_str());
-    return RunStatus::kError;
+    if (status == 500) return RunStatus::kError;
+    // A *_by_lua_file that cannot be opened (404) or read (503).
+    ctx->clearExit();
+    ctx->exited = true;
+    ctx->exitCode = status;
+    return RunStatus::kExited;
   }
   if (!codeCache) useFreshEnv(ctx, t);
   if (nargs > 0) lua_insert(t->state(), -1 - nargs);

@@ -1,5 +1,6 @@
 #include "lua/vm.h"
 
+#include <cerrno>
 #include <cstring>
 
 #include "lua/api.h"
@@ -70,15 +71,33 @@ void setCurrentVm(Vm* vm) {
   if (vm != nullptr && vm->scheduler_) vm->scheduler_->makeCurrent();
 }
 
-std::string inlineChunkName(std::string_view directive, std::string_view confFile, int line) {
-  auto slash = confFile.rfind('/');
-  std::string_view base = slash == std::string_view::npos ? confFile : confFile.substr(slash + 1);
+std::string inlineChunkName(std::string_view directive, std::string_view confFile, int line,
+                            std::string_view confPrefix) {
+  // As lua-nginx-module: the file relative to the conf prefix, and a name
+  // too long for Lua's short_src (LUA_IDSIZE - 1 visible bytes) keeps its
+  // end after "...", so the line number survives.
+  std::string_view name = confFile;
+  if (!confPrefix.empty() && name.size() > confPrefix.size() &&
+      name.substr(0, confPrefix.size()) == confPrefix) {
+    name.remove_prefix(confPrefix.size());
+  } else if (confPrefix.empty()) {
+    auto slash = name.rfind('/');
+    if (slash != std::string_view::npos) name.remove_prefix(slash + 1);
+  }
+  std::string num = std::to_string(line);
+  constexpr size_t kVisible = LUA_IDSIZE - 1;
+  size_t fixed = directive.size() + num.size() + 3;  // "(", ":", ")"
   std::string s = "=";
   s.append(directive);
   s += '(';
-  s.append(base);
+  if (fixed + name.size() > kVisible && fixed + 3 < kVisible) {
+    s += "...";
+    s.append(name.substr(name.size() - (kVisible - fixed - 3)));
+  } else {
+    s.append(name);
+  }
   s += ':';
-  s += std::to_string(line);
+  s += num;
   s += ')';
   return s;
 }
@@ -222,9 +241,15 @@ int Vm::compileString(std::string_view src, const std::string& chunkName, std::s
   return luaL_ref(L_, LUA_REGISTRYINDEX);
 }
 
-int Vm::compileFile(const std::string& path, std::string* err) {
-  if (luaL_loadfile(L_, path.c_str()) != 0) {
-    *err = "failed to load external Lua file \"" + path + "\": " + lua_tostring(L_, -1);
+int Vm::compileFile(const std::string& path, std::string* err, int* status, bool bare) {
+  errno = 0;
+  int rc = luaL_loadfile(L_, path.c_str());
+  if (rc != 0) {
+    int e = errno;
+    if (status != nullptr) *status = rc != LUA_ERRFILE ? 500 : e == ENOENT ? 404 : 503;
+    const char* m = lua_tostring(L_, -1);
+    if (m == nullptr) m = "unknown error";
+    *err = bare ? std::string(m) : "failed to load external Lua file \"" + path + "\": " + m;
     lua_pop(L_, 1);
     return LUA_NOREF;
   }

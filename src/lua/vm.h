@@ -36,7 +36,12 @@ class Vm {
   // Compiles a chunk and pins it in the registry; returns the ref, or
   // LUA_NOREF with *err ("failed to load inlined Lua code: ...").
   int compileString(std::string_view src, const std::string& chunkName, std::string* err);
-  int compileFile(const std::string& path, std::string* err);
+  // A file that cannot be opened or read sets *status (if given) as
+  // lua-nginx-module answers it: 404 when it does not exist, else 503; a
+  // syntax error 500. `bare`: *err is Lua's message only, without the
+  // "failed to load external Lua file" prefix.
+  int compileFile(const std::string& path, std::string* err, int* status = nullptr,
+                  bool bare = false);
 
   // Runs a pinned function to completion on the main state in the given
   // context (init, init_worker, exit_worker). Returns false with *err.
@@ -66,7 +71,11 @@ Vm* currentVm();
 void setCurrentVm(Vm* vm);
 
 // "=content_by_lua(nginx.conf:45)" for inline code; "@/path/file.lua" for files.
-std::string inlineChunkName(std::string_view directive, std::string_view confFile, int line);
+// confFile is named relative to confPrefix (the conf directory, ending in
+// '/'; empty: the base name is used); a long name is shortened to
+// "...TAIL" so that the whole chunk name fits Lua's short_src.
+std::string inlineChunkName(std::string_view directive, std::string_view confFile, int line,
+                            std::string_view confPrefix = {});
 
 // Expands ";;" (the default path) and "$prefix" in a package path.
 std::string expandPackagePath(std::string_view path, std::string_view dflt,

@@ -54,6 +54,15 @@ TEST(PackagePath, DoubleSemicolonMeansDefault) {
 TEST(ChunkName, OpenRestyStyle) {
   EXPECT_EQ("=content_by_lua(nginx.conf:45)",
             inlineChunkName("content_by_lua", "/x/conf/nginx.conf", 45));
+  EXPECT_EQ("=content_by_lua(../html/a.conf:2)",
+            inlineChunkName("content_by_lua", "/x/conf/../html/a.conf", 2, "/x/conf/"));
+  EXPECT_EQ("=set_by_lua(/y/b.conf:7)", inlineChunkName("set_by_lua", "/y/b.conf", 7, "/x/conf/"));
+  // Too long for short_src: the tail of the file name is kept.
+  std::string name = inlineChunkName(
+      "content_by_lua", "/x/conf/../html/a_very_long_configuration_file_name_that_goes_on.conf", 12,
+      "/x/conf/");
+  EXPECT_EQ("=content_by_lua(...iguration_file_name_that_goes_on.conf:12)", name);
+  EXPECT_EQ(static_cast<size_t>(LUA_IDSIZE), name.size());
 }
 
 TEST_F(VmTest, EmbeddedModulesAndCjson) {
