@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "conf/configure_args.h"
 #include "core/log.h"
 #include "core/time.h"
 #include "lunet/version.h"
@@ -34,21 +35,15 @@ void printVersion(bool full) {
   if (!full) return;
   std::fprintf(stderr, "built by gcc %s\n", __VERSION__);
   std::fprintf(stderr, "built with %s\n", OpenSSL_version(OPENSSL_VERSION));
-  std::fprintf(stderr, "TLS SNI support enabled\n");
-  // Test harnesses read this line to learn which standard modules exist.
-  std::fprintf(stderr,
-               "configure arguments: --prefix=%s --with-http_ssl_module --with-pcre-jit "
-               "--with-threads --without-http_fastcgi_module --without-http_uwsgi_module "
-               "--without-http_scgi_module --without-http_grpc_module "
-               "--without-http_memcached_module --without-http_ssi_module "
-               "--without-http_gzip_module --without-http_geo_module "
-               "--without-http_map_module --without-http_split_clients_module "
-               "--without-http_referer_module --without-http_userid_module "
-               "--without-http_auth_basic_module --without-http_mirror_module "
-               "--without-http_empty_gif_module --without-http_browser_module "
-               "--without-http_limit_conn_module --without-http_limit_req_module "
-               "--without-mail --without-stream\n",
-               LUNET_DEFAULT_PREFIX);
+  auto modules = lunet::conf::allModules();
+  // nginx-tests read this line as "has SNI"; it is true only with TLS.
+  if (lunet::conf::provides(modules, "http_ssl_module")) {
+    std::fprintf(stderr, "TLS SNI support enabled\n");
+  }
+  // Test harnesses read this line to learn which standard modules exist; it
+  // is generated from the module table (conf/configure_args.h).
+  std::fprintf(stderr, "configure arguments: %s\n",
+               lunet::conf::configureArguments(modules, LUNET_DEFAULT_PREFIX).c_str());
 }
 
 void printUsage() {

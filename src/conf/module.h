@@ -99,6 +99,11 @@ struct Module {
   std::string_view name;
   ModuleType type;
   std::span<const Directive> directives;
+  // The standard nginx modules this module implements, space-separated, as
+  // configure names them ("http_rewrite_module", "http", "pcre-jit"). `-V`'s
+  // configure arguments are generated from these (conf/configure_args.h): a
+  // module that lands adds its name here and the line flips by itself.
+  std::string_view nginxModules = {};
 
   // Config structs. For kCore/kEvent modules only createMain is used (one
   // instance per cycle); kHttp modules get one of each per level.

@@ -849,6 +849,8 @@ const conf::Module kModule{
     .name = "http_core",
     .type = conf::ModuleType::kHttp,
     .directives = kDirectives,
+    // http{} itself, and regex locations/server names with PCRE2's JIT.
+    .nginxModules = "http pcre pcre-jit",
     .createMain = createMain,
     .createSrv = createSrv,
     .createLoc = createLoc,

@@ -449,6 +449,7 @@ const conf::Module kModule{
     .name = "http_rewrite",
     .type = conf::ModuleType::kHttp,
     .directives = kDirectives,
+    .nginxModules = "http_rewrite_module",
     .createLoc = [] { return conf::ConfPtr(std::make_unique<RewriteLoc>()); },
     .mergeLoc = mergeLoc,
     .postConfiguration = postConf,

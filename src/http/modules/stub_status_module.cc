@@ -41,6 +41,7 @@ const conf::Module kModule{
     .name = "http_stub_status",
     .type = conf::ModuleType::kHttp,
     .directives = kDirectives,
+    .nginxModules = "http_stub_status_module",
 };
 
 }  // namespace
