@@ -7,6 +7,7 @@ local base = require "resty.core.base"
 require "resty.core.var"
 require "resty.core.response"
 require "resty.core.request"
+require "resty.core.shdict"
 
 return {
     version = base.version,

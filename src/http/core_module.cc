@@ -140,8 +140,11 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
     explicit LoadingGuard(HttpCoreMain* m) { setLoadingMain(m); }
     ~LoadingGuard() { setLoadingMain(nullptr); }
   } guard(cmcf);
-  // The shared counters must exist before the master forks workers.
-  shm::counters();
+  // The shared counters' zone must exist before the master forks workers.
+  {
+    std::string err;
+    if (!shm::bindCounters(e.cycle().zones, &err)) throw conf::ConfError(err);
+  }
   resetFilters();
   for (const conf::Module* m : conf::allModules()) {
     if (m->type == conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(e);

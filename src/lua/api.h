@@ -19,6 +19,7 @@ void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof
 void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.header, ngx.resp
 void injectVarApi(lua_State* L);        // api_var.cc: ngx.var
 void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.ctx, ngx.status, ngx.arg
+void injectShdictApi(lua_State* L);     // api_shdict.cc: ngx.shared, lunet.shdict
 void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
 
 // Registry ref of the metatable that lets header tables be indexed as

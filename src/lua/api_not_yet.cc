@@ -1,5 +1,5 @@
 // Placeholders for the parts of the ngx API that later issues bring (timers,
-// shared dicts, cosockets, subrequests, light threads, regex). Calling one
+// cosockets, subrequests, light threads, regex). Calling one
 // raises a clear error instead of silently doing nothing. A family that is
 // implemented injects its table first; these stubs only fill what is absent.
 #include <string>
@@ -38,8 +38,6 @@ void stubTable(lua_State* L, const char* name, const char* const* fields) {
   lua_pop(L, 1);
 }
 
-int sharedIndex(lua_State* L) { return notYet(L, "ngx.shared"); }
-
 }  // namespace
 
 int notYet(lua_State* L, const char* name) {
@@ -63,18 +61,6 @@ void injectNotYetApi(lua_State* L) {
   stubTable(L, "re", kRe);
   stubTable(L, "req", kReq);
   setStub(L, "run_worker_thread", "ngx.run_worker_thread");
-
-  lua_getfield(L, -1, "shared");
-  bool present = !lua_isnil(L, -1);
-  lua_pop(L, 1);
-  if (!present) {
-    lua_newtable(L);
-    lua_createtable(L, 0, 1);
-    lua_pushcfunction(L, sharedIndex);
-    lua_setfield(L, -2, "__index");
-    lua_setmetatable(L, -2);
-    lua_setfield(L, -2, "shared");
-  }
 }
 
 }  // namespace lunet::lua

@@ -180,6 +180,7 @@ const Directive kDirectives[] = {
      kLoc},
     {"lua_use_default_type", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::useDefaultType>,
      kLoc},
+    {"lua_shared_dict", kHttpMain, conf::kTake2, setLuaSharedDict, kMain},
     {"lua_max_pending_timers", kHttpMain, conf::kTake1,
      conf::setNumber<&LuaMainConf::maxPendingTimers>, kMain},
     {"lua_max_running_timers", kHttpMain, conf::kTake1,
@@ -239,6 +240,7 @@ void postConfiguration(Engine& e) {
   if (!mc->vm) throw conf::ConfError(err);
   Vm& vm = *mc->vm;
   setCurrentVm(&vm);
+  addSharedDicts(vm.state(), *mc);
 
   if (mc->anyRewrite) registerRewritePhase();
   if (mc->anyAccess) registerAccessPhase();

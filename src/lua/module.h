@@ -12,6 +12,8 @@
 #include "conf/module.h"
 #include "http/variables.h"
 #include "lua/vm.h"
+#include "shm/dict.h"
+#include "shm/zone.h"
 
 namespace lunet::lua {
 
@@ -29,6 +31,13 @@ struct LuaHandler {
 };
 using LuaHandlerPtr = std::shared_ptr<LuaHandler>;
 
+// One lua_shared_dict: its zone and this process's view of it.
+struct SharedDictConf {
+  std::string name;
+  shm::ZonePtr zone;
+  std::unique_ptr<shm::Dict> dict;
+};
+
 struct LuaMainConf : conf::ConfBase {
   std::optional<std::string> packagePath;
   std::optional<std::string> packageCpath;
@@ -38,6 +47,7 @@ struct LuaMainConf : conf::ConfBase {
   // Which phases any location uses (handlers are registered only if so).
   bool anyRewrite = false, anyAccess = false;
   bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;
+  std::vector<SharedDictConf> dicts;  // before vm: the VM points into them
   std::unique_ptr<Vm> vm;
 };
 
@@ -50,6 +60,12 @@ struct LuaLocConf : conf::ConfBase {
   std::vector<LuaHandlerPtr> sets;  // set_by_lua* (run as rewrite ops)
   LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
 };
+
+// lua_shared_dict NAME SIZE (api_shdict.cc).
+void setLuaSharedDict(conf::Engine& e, const conf::ConfNode& n, conf::ConfBase* c,
+                      const conf::Directive& d);
+// Fills ngx.shared with the dicts of `mc` (api_shdict.cc).
+void addSharedDicts(lua_State* L, const LuaMainConf& mc);
 
 // Main conf of the lua module in the current cycle (null without http{}).
 LuaMainConf* luaMainConf();

@@ -192,6 +192,7 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectHeadersApi(L);
   injectVarApi(L);
   injectCtxApi(L);
+  injectShdictApi(L);
   injectNotYetApi(L);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "ngx");

@@ -81,6 +81,10 @@ CyclePtr loadCycle(const Options& opts) {
   }
 
   conf::Engine engine(*cycle);
+  // In the master during a reload the running cycle is still current: its
+  // zones are the ones this generation may take over.
+  Cycle* previous = currentCycle();
+  cycle->zones.inheritFrom(previous != nullptr ? &previous->zones : nullptr);
   setCurrentCycle(cycle.get());
   try {
     engine.processBlock(cycle->tree, conf::kMainCtx, &top);
@@ -93,10 +97,11 @@ CyclePtr loadCycle(const Options& opts) {
       if (m->type != conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(engine);
     }
   } catch (...) {
-    setCurrentCycle(nullptr);
+    setCurrentCycle(previous);
     throw;
   }
-  setCurrentCycle(nullptr);
+  setCurrentCycle(previous);
+  cycle->zones.dropPrevious();
 
   if (cycle->errorLog.empty()) {
     std::string path = opts.errorLog.empty() ? cycle->fullPath("logs/error.log") : opts.errorLog;

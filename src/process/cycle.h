@@ -14,6 +14,7 @@
 #include "conf/ast.h"
 #include "conf/module.h"
 #include "core/log.h"
+#include "shm/zone.h"
 
 namespace lunet::process {
 
@@ -80,6 +81,9 @@ struct Cycle {
 
   core::ErrorLog errorLog;  // main-level error_log
   std::vector<std::unique_ptr<Listening>> listening;
+  // Shared-memory zones (lua_shared_dict, the http counters, ...). A reload
+  // takes over the previous cycle's zones of the same name and size.
+  shm::ZoneTable zones;
 
   // Resolves a path against the prefix (absolute paths unchanged).
   std::string fullPath(const std::string& path) const;

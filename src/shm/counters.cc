@@ -1,36 +1,46 @@
 #include "shm/counters.h"
 
-#include <sys/mman.h>
-
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <new>
 
 namespace lunet::shm {
 
 namespace {
 
-Counters* create() noexcept {
-  void* p =
-      ::mmap(nullptr, sizeof(Counters), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) {
-    std::fprintf(stderr, "mmap(MAP_ANONYMOUS|MAP_SHARED, %zu) failed (%d: %s)\n", sizeof(Counters),
-                 errno, std::strerror(errno));
-    std::abort();
-  }
-  // The mapping is zero-filled; construct the atomics in place anyway.
-  return new (p) Counters{};
-}
+constexpr char kZoneName[] = "lunet:http_counters";
+constexpr int kTag = 0;  // the counters' owner identity (its address)
+
+Counters* gCounters = nullptr;
 
 }  // namespace
 
+bool bindCounters(ZoneTable& zones, std::string* err) {
+  ZonePtr z = zones.add(kZoneName, 4096, &kTag, err);
+  if (!z) return false;
+  static_assert(sizeof(Counters) <= 4096);
+  // A fresh mapping is zero-filled; construct the atomics in place anyway.
+  if (!z->reused()) new (z->addr()) Counters{};
+  gCounters = static_cast<Counters*>(z->addr());
+  return true;
+}
+
 Counters& counters() noexcept {
-  // Created once per master and inherited by every worker it forks; never
-  // unmapped (the kernel drops it when the last process exits).
-  static Counters* const c = create();
-  return *c;
+  if (gCounters == nullptr) {
+    // Kept for the life of the process.
+    static ZonePtr own = [] {
+      std::string err;
+      ZonePtr z = createZone(kZoneName, 4096, &kTag, &err);
+      if (!z) {
+        std::fprintf(stderr, "%s\n", err.c_str());
+        std::abort();
+      }
+      new (z->addr()) Counters{};
+      return z;
+    }();
+    gCounters = static_cast<Counters*>(own->addr());
+  }
+  return *gCounters;
 }
 
 }  // namespace lunet::shm

@@ -2,14 +2,18 @@
 // connection number ($connection, "*N" in the error log), as nginx keeps
 // them in its shared ngx_stat_* / ngx_connection_counter slots.
 //
-// One small MAP_SHARED|MAP_ANONYMOUS region, created in the master before
-// the first fork (by the http module while it loads its configuration) and
-// kept for the life of the master — across reloads — so every worker of
-// every generation counts into the same place. Plain atomics only.
+// They live in a shared-memory zone ("lunet:http_counters", see zone.h)
+// that the http module declares every time it loads its configuration: the
+// master creates it before the first fork and every reload takes it over
+// unchanged, so every worker of every generation counts into the same place.
+// Plain atomics only.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <string>
+
+#include "shm/zone.h"
 
 namespace lunet::shm {
 
@@ -27,8 +31,12 @@ struct Counters {
 
 static_assert(std::atomic<uint64_t>::is_always_lock_free, "counters need lock-free atomics");
 
-// The shared counters; the region is created on the first call (call it in
-// the master before forking). Never fails: aborts if mmap does.
+// Declares the counters' zone in `zones` and makes counters() use it.
+// Returns false with *err when the zone cannot be had.
+bool bindCounters(ZoneTable& zones, std::string* err);
+
+// The shared counters. Before any bindCounters() (unit tests), a private
+// zone. Never fails: aborts if mmap does.
 Counters& counters() noexcept;
 
 }  // namespace lunet::shm
