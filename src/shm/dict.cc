@@ -480,6 +480,7 @@ void Dict::reclaimExpiredTail(int n, uint64_t now) noexcept {
 
 bool Dict::makeRoom(uint32_t need, bool safe, bool* forcible, uint64_t now) noexcept {
   DictHeader* d = hdr();
+  if (need > nblocks_ - 1) return false;  // never fits: evict nothing
   uint64_t secondChances = static_cast<uint64_t>(d->items) * 2 + 2;
   while (d->freeCount < need) {
     uint32_t t = d->lruTail;
