@@ -103,6 +103,28 @@ void Log::error(Level l, int err, const char* fmt, ...) const {
   va_end(ap);
 }
 
+void Log::message(Level l, std::string_view msg) const {
+  const ErrorLog* sinks = sinks_ ? sinks_ : &stderrLog();
+  if (l > sinks->maxLevel()) return;
+  char buf[128];
+  std::string_view ts = cachedErrorLogTime();
+  int pid = static_cast<int>(::getpid());
+  int n =
+      std::snprintf(buf, sizeof(buf), "%.*s [%.*s] %d#%d: ", static_cast<int>(ts.size()), ts.data(),
+                    static_cast<int>(levelName(l).size()), levelName(l).data(), pid, pid);
+  std::string line(buf, static_cast<size_t>(n));
+  if (connection != 0) {
+    line += '*';
+    line += std::to_string(connection);
+    line += ' ';
+  }
+  line.append(msg);
+  // As nginx: debug lines carry no request context.
+  if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
+  line += '\n';
+  sinks->writeLine(l, line);
+}
+
 void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   const ErrorLog* sinks = sinks_ ? sinks_ : &stderrLog();
   if (l > sinks->maxLevel()) return;
@@ -137,7 +159,8 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
     line += std::strerror(err);
     line += ')';
   }
-  if (handler != nullptr) handler(handlerData, line);
+  // As nginx: debug lines carry no request context.
+  if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
   line += '\n';
   sinks->writeLine(l, line);
 }

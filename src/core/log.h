@@ -78,6 +78,8 @@ class Log {
   // err: errno to append as " (ERR: strerror)", or 0.
   void error(Level l, int err, const char* fmt, ...) const __attribute__((format(printf, 4, 5)));
   void verror(Level l, int err, const char* fmt, va_list ap) const;
+  // As error() with a message taken as is (it may hold NUL bytes).
+  void message(Level l, std::string_view msg) const;
 
   const ErrorLog* sinks() const { return sinks_; }
   void setSinks(const ErrorLog* s) { sinks_ = s; }

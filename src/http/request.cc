@@ -494,8 +494,10 @@ void finalize(Request& r, int rc) noexcept {
       if (st == 408 || st == 413 || st == 414 || st == 494 || st == 400 || st == 500 || st == 501) {
         r.keepAlive = false;
       }
-      if (st == 444) {
-        r.status = 444;
+      // 444, and as nginx's ngx_http_terminate_request 408 (a timeout) and
+      // 499 (client gone): the connection is closed without a response.
+      if (st == 444 || st == 408 || st == 499) {
+        r.status = st;
         c->closeAfter = true;
         c->error = true;
         closeConnection(c);

@@ -49,14 +49,15 @@ bool toPrintable(lua_State* L, int i) {
   }
 }
 
-int logArgs(lua_State* L, int level, int first, const char* fname) {
+int logArgs(lua_State* L, int level, int first) {
   const core::Log& log = currentLog();
   if (!log.enabled(static_cast<core::Level>(level))) return 0;
   int n = lua_gettop(L);
   for (int i = first; i <= n; i++) {
     if (!toPrintable(L, i)) {
-      return luaL_error(
-          L, "bad argument #%d to '%s' (expected table to have __tostring metamethod)", i, fname);
+      // Numbered among the message arguments, as lua-nginx-module does; the
+      // function name comes from the call ('?' through pcall).
+      return luaL_argerror(L, i - first + 1, "expected table to have __tostring metamethod");
     }
   }
   lua_Debug ar;
@@ -75,6 +76,12 @@ int logArgs(lua_State* L, int level, int first, const char* fname) {
   }
   luaL_Buffer b;
   luaL_buffinit(L, &b);
+  if (name != nullptr) {
+    lua_pushfstring(L, "[lua] %s:%d: %s(): ", src, line, name);
+  } else {
+    lua_pushfstring(L, "[lua] %s:%d: ", src, line);
+  }
+  luaL_addvalue(&b);
   for (int i = first; i <= n; i++) {
     lua_pushvalue(L, i);
     luaL_addvalue(&b);
@@ -82,23 +89,21 @@ int logArgs(lua_State* L, int level, int first, const char* fname) {
   luaL_pushresult(&b);
   size_t len = 0;
   const char* msg = lua_tolstring(L, -1, &len);
-  if (name != nullptr) {
-    log.error(static_cast<core::Level>(level), 0, "[lua] %s:%d: %s(): %.*s", src, line, name,
-              static_cast<int>(len), msg);
-  } else {
-    log.error(static_cast<core::Level>(level), 0, "[lua] %s:%d: %.*s", src, line,
-              static_cast<int>(len), msg);
-  }
+  // Written as is: a NUL byte in the message is kept.
+  log.message(static_cast<core::Level>(level), {msg, len});
   return 0;
 }
 
 int ngxLog(lua_State* L) {
   lua_Integer level = luaL_checkinteger(L, 1);
-  if (level < 0 || level > 8) return luaL_error(L, "bad log level: %d", static_cast<int>(level));
-  return logArgs(L, static_cast<int>(level), 2, "log");
+  if (level < 0 || level > 8) {
+    lua_pushfstring(L, "bad log level: %d", static_cast<int>(level));
+    return luaL_argerror(L, 1, lua_tostring(L, -1));
+  }
+  return logArgs(L, static_cast<int>(level), 2);
 }
 
-int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1, "print"); }
+int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1); }
 
 }  // namespace
 

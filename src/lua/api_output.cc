@@ -126,6 +126,9 @@ int print(lua_State* L, bool newline, const char* fname) {
     ctx->log().error(core::Level::kError, 0, "attempt to write to the response after eof");
     return pushOutputError(L, "seen eof");
   }
+  // HEAD, 204, 304: the first call sent the header, later ones are refused.
+  if (r.headerSent && r.headerOnly) return pushOutputError(L, "header only");
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua %s response", fname);
   int n = lua_gettop(L);
   size_t size = newline ? 1 : 0;
   for (int i = 1; i <= n; i++) size += measure(L, i, fname, i, 0);
@@ -204,10 +207,8 @@ int flush(lua_State* L) {
 int eof(lua_State* L) {
   checkPhase(L, kOutputPhases);
   RequestCtx* ctx = checkRequest(L);
-  if (ctx->eofSent) {
-    lua_pushinteger(L, 1);
-    return 1;
-  }
+  if (ctx->eofSent) return pushOutputError(L, "seen eof");
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua send eof");
   int rc = finishOutput(ctx);
   if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
   lua_pushinteger(L, 1);
@@ -218,8 +219,9 @@ int sendHeaders(lua_State* L) {
   checkPhase(L, kOutputPhases);
   RequestCtx* ctx = checkRequest(L);
   http::Request& r = *ctx->r;
-  if (r.headerSent) return pushOutputError(L, "header already sent");
-  if (sendHeaderOnce(ctx) == http::kError) return pushOutputError(L, "nginx output filter error");
+  if (!r.headerSent && sendHeaderOnce(ctx) == http::kError) {
+    return pushOutputError(L, "nginx output filter error");
+  }
   lua_pushinteger(L, 1);
   return 1;
 }
@@ -236,14 +238,18 @@ int exitThread(lua_State* L) {
 int ngxExit(lua_State* L) {
   checkPhase(L, kRewrite | kAccess | kContent | kHeaderFilter | kTimer | kBalancer | kSet);
   lua_Integer code = luaL_checkinteger(L, 1);
+  if (code == http::kAgain || code == http::kDone) {
+    return luaL_error(L, "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE");
+  }
   RequestCtx* ctx = current().req;
   if (ctx != nullptr) {
+    LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua exit with code %d", static_cast<int>(code));
     ctx->exited = true;
     ctx->exitCode = static_cast<int>(code);
     http::Request& r = *ctx->r;
     // (a header filter runs before the header goes out)
-    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444 &&
-        current().phase != kHeaderFilter) {
+    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444 && code != 408 &&
+        code != 499 && current().phase != kHeaderFilter) {
       ctx->log().error(core::Level::kError, 0,
                        "attempt to set status %d via ngx.exit after sending out the response "
                        "status %d",

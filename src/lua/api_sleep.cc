@@ -1,8 +1,10 @@
 // ngx.sleep(seconds): the simplest user of the yield contract.
 #include <cmath>
 
+#include "core/log.h"
 #include "lua/api.h"
 #include "lua/context.h"
+#include "lua/request_ctx.h"
 #include "lua/scheduler.h"
 
 namespace lunet::lua {
@@ -11,6 +13,14 @@ namespace {
 
 void onWake(uv_timer_t* h) {
   auto* t = static_cast<EntryThread*>(h->data);
+  if (t->req != nullptr) {
+    const http::Request& r = *t->req->r;
+    LUNET_LOG(t->req->log(), core::Level::kDebug, 0, "lua sleep timer expired: \"%.*s?%.*s\"",
+              static_cast<int>(r.uri.size()), r.uri.data(), static_cast<int>(r.args.size()),
+              r.args.data());
+  } else {
+    LUNET_LOG(core::processLog(), core::Level::kDebug, 0, "lua sleep timer expired: \"?\"");
+  }
   Scheduler::get().resume(t, 0);
 }
 
@@ -25,6 +35,8 @@ int sleep(lua_State* L) {
   if (s == nullptr || !s->managed(L))
     return luaL_error(L, "attempt to yield across C-call boundary");
   EntryThread* t = s->currentEntry();
+  LUNET_LOG(t->req != nullptr ? t->req->log() : core::processLog(), core::Level::kDebug, 0,
+            "lua ready to sleep for %lld ms", static_cast<long long>(ms));
   uv_timer_t* tm = t->timer();
   tm->data = t;
   LUNET_UV_CHECK(uv_timer_start(tm, onWake, static_cast<uint64_t>(ms), 0));

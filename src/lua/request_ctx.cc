@@ -114,9 +114,16 @@ void logThreadError(RequestCtx* ctx, const std::string& msg) {
 RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
                             void (*onFinish)(EntryThread*, RunStatus) noexcept, EntryThread** out,
                             int nargs) {
+  http::Request& r = *ctx->r;
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua %s handler, uri:\"%.*s\" c:%d",
+            phase == kRewrite  ? "rewrite"
+            : phase == kAccess ? "access"
+                               : "content",
+            static_cast<int>(r.uri.size()), r.uri.data(), r.main->count);
   startAbortWatch(ctx);
   Scheduler& s = Scheduler::get();
   EntryThread* t = s.acquire();
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua creating new thread");
   t->phase = phase;
   t->req = ctx;
   t->owner = ctx;
@@ -136,6 +143,8 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
   if (!codeCache) useFreshEnv(ctx, t);
   if (nargs > 0) lua_insert(t->state(), -1 - nargs);
   ctx->clearExit();
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua run thread, top:%d c:%d",
+            lua_gettop(t->state()) - 1, r.main->count);
   RunStatus st = s.run(t, nargs);
   if (st == RunStatus::kError) logThreadError(ctx, t->error());
   return st;
@@ -143,6 +152,15 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
 
 RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool codeCache,
                          EntryThread** out) {
+  http::Request& r = *ctx->r;
+  if (phase == kLog) {
+    LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua log handler, uri:\"%.*s\" c:%d",
+              static_cast<int>(r.uri.size()), r.uri.data(), r.main->count);
+  } else if (phase == kHeaderFilter || phase == kBodyFilter) {
+    LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua %s filter for user lua code, uri \"%.*s\"",
+              phase == kHeaderFilter ? "header" : "body", static_cast<int>(r.uri.size()),
+              r.uri.data());
+  }
   Scheduler& s = Scheduler::get();
   EntryThread* t = s.acquire();
   t->phase = phase;
@@ -216,6 +234,7 @@ int finishOutput(RequestCtx* ctx) noexcept {
   }
   if (ctx->eofSent) return http::kOk;
   ctx->eofSent = true;
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua sending last buf of the response body");
   http::Buf* b = http::newBuf(r, {});
   b->last = (&r == r.main);
   b->lastInChain = true;
@@ -244,6 +263,10 @@ int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
     return http::kDeclined;
   }
   // kExited
+  if (!ctx->exec && !ctx->uriJump) {
+    LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua thread aborting request with status %d",
+              ctx->exitCode);
+  }
   if (ctx->exec) {
     ctx->exec = false;
     int rc = !ctx->execUri.empty() && ctx->execUri[0] == '@'
@@ -262,6 +285,9 @@ int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
   }
   if (code == http::kError) return http::kError;
   if (code == http::kDone) return done(http::kDone);
+  // 408/499 close the connection, even after the response started (no
+  // last chunk), as nginx's ngx_http_terminate_request.
+  if (code == 408 || code == 499) return done(code);
   if (code >= 200 && r.headerSent) return done(finishOutput(ctx));
   if (code >= 100 && code < 300) {
     r.headersOut.status = code;

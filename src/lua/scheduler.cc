@@ -182,6 +182,11 @@ RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
     op_ = Op::kNone;
     int rc = lua_resume(cur->co, nargs);
     running_ = nullptr;
+    // lua-nginx-module's vocabulary of the yieldable phases (its filters
+    // and log handlers are plain pcalls and say nothing of the kind).
+    const core::Log& log = t->req != nullptr ? t->req->log() : core::processLog();
+    bool say = (t->phase & kYieldable) != 0;
+    if (say) LUNET_LOG(log, core::Level::kDebug, 0, "lua resume returned %d", rc);
     if (rc == LUA_YIELD) {
       int n = lua_gettop(cur->co);
       Op op = op_;
@@ -195,6 +200,7 @@ RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
         continue;
       }
       if (op == Op::kSuspend) {
+        if (say) LUNET_LOG(log, core::Level::kDebug, 0, "lua thread yielded");
         lua_settop(cur->co, 0);
         cur->state = Coroutine::State::kRunning;
         t->waiting_ = cur;
@@ -202,6 +208,7 @@ RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
         break;
       }
       if (op == Op::kExit) {
+        if (say) LUNET_LOG(log, core::Level::kDebug, 0, "lua thread yielded");
         lua_settop(cur->co, 0);
         cur->state = Coroutine::State::kDead;
         t->root_.state = Coroutine::State::kDead;
@@ -227,6 +234,7 @@ RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
     if (rc == 0) {
       cur->state = Coroutine::State::kDead;
       if (cur == &t->root_) {
+        if (say) LUNET_LOG(log, core::Level::kDebug, 0, "lua light thread ended normally");
         result = RunStatus::kDone;
         break;
       }

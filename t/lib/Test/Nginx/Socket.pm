@@ -964,6 +964,15 @@ sub check_response {
         Test::More::unlike($resp->{raw_headers} // '', $p,
                            "$name - raw_response_headers_unlike ok$sfx");
     }
+    # the whole response as received (status line, headers, framed body)
+    if (defined(my $p = pick(sect($block, 'raw_response_like'), $i))) {
+        $p = qr/$p/s unless ref $p;
+        Test::More::like($resp->{raw} // '', $p, "$name - raw_response_like ok$sfx");
+    }
+    if (defined(my $p = pick(sect($block, 'raw_response_unlike'), $i))) {
+        $p = qr/$p/s unless ref $p;
+        Test::More::unlike($resp->{raw} // '', $p, "$name - raw_response_unlike ok$sfx");
+    }
 
     # body
     if (has_sect($block, 'response_body')) {
