@@ -134,6 +134,25 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   int n =
       std::snprintf(buf, sizeof(buf), "%.*s [%.*s] %d#%d: ", static_cast<int>(ts.size()), ts.data(),
                     static_cast<int>(levelName(l).size()), levelName(l).data(), pid, pid);
+  if (err == 0 && (handler == nullptr || l == Level::kDebug)) {
+    // Fast path, no heap (debug lines run inside request handlers): the
+    // whole line in `buf` when it fits.
+    size_t len = static_cast<size_t>(n);
+    if (connection != 0) {
+      len += static_cast<size_t>(std::snprintf(buf + len, sizeof(buf) - len, "*%llu ",
+                                               static_cast<unsigned long long>(connection)));
+    }
+    va_list ap2;
+    va_copy(ap2, ap);
+    int m = std::vsnprintf(buf + len, sizeof(buf) - len, fmt, ap2);
+    va_end(ap2);
+    if (m >= 0 && len + static_cast<size_t>(m) + 1 < sizeof(buf)) {
+      len += static_cast<size_t>(m);
+      buf[len++] = '\n';
+      sinks->writeLine(l, {buf, len});
+      return;
+    }
+  }
   std::string line(buf, static_cast<size_t>(n));
   if (connection != 0) {
     line += '*';
