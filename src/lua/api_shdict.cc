@@ -280,6 +280,7 @@ int stats(lua_State* L) {
   setField(L, "expired_reclaimed", s.expiredReclaimed);
   setField(L, "lock_waits", s.lockWaits);
   setField(L, "repairs", s.repairs);
+  setField(L, "locks", s.locks);
   setField(L, "capacity", s.capacity);
   setField(L, "free_space", s.freeSpace);
   setField(L, "blocks", s.blocks);
@@ -411,7 +412,7 @@ std::string_view keyOf(const unsigned char* key, size_t len) {
 }  // namespace
 
 extern "C" int lunet_ffi_shdict_get(void* zone, const unsigned char* key, size_t key_len,
-                                    int* value_type, unsigned char* buf, size_t* value_len,
+                                    int* value_type, char* buf, size_t* value_len,
                                     double* num_value, int* user_flags, int get_stale,
                                     int* is_stale, const char** err) noexcept {
   auto* d = static_cast<lunet::shm::Dict*>(zone);
@@ -419,9 +420,8 @@ extern "C" int lunet_ffi_shdict_get(void* zone, const unsigned char* key, size_t
   uint32_t flags = 0;
   bool stale = false;
   *err = nullptr;
-  lunet::shm::Rc rc =
-      d->get(keyOf(key, key_len), get_stale != 0, &type, reinterpret_cast<char*>(buf), value_len,
-             num_value, &flags, &stale, lunet::core::nowMsec());
+  lunet::shm::Rc rc = d->get(keyOf(key, key_len), get_stale != 0, &type, buf, value_len, num_value,
+                             &flags, &stale, lunet::core::nowMsec());
   if (rc == lunet::shm::Rc::kTooSmall) return kFfiAgain;
   if (rc == lunet::shm::Rc::kIsList) {
     *err = "value is a list";

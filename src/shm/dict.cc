@@ -52,6 +52,7 @@ struct DictHeader {
   uint64_t expiredReclaimed;
   uint64_t lockWaits;
   uint64_t repairs;
+  uint64_t locks;  // lock acquisitions (reads take none)
 };
 
 struct Dict::Head {
@@ -79,6 +80,7 @@ class Dict::Locked {
     bool waited = false;
     LockState st = lockRobust(&d.hdr()->mutex, &waited);
     if (waited) at(d.hdr()->lockWaits).fetch_add(1, std::memory_order_relaxed);
+    d.hdr()->locks++;
     if (st == LockState::kOwnerDied || (at(d.hdr()->seq).load(std::memory_order_relaxed) & 1)) {
       d.repair();
       if (st == LockState::kOwnerDied) markConsistent(&d.hdr()->mutex);
@@ -773,6 +775,7 @@ DictStats Dict::stats() const noexcept {
       at(const_cast<uint64_t&>(d->expiredReclaimed)).load(std::memory_order_relaxed);
   s.lockWaits = at(const_cast<uint64_t&>(d->lockWaits)).load(std::memory_order_relaxed);
   s.repairs = at(const_cast<uint64_t&>(d->repairs)).load(std::memory_order_relaxed);
+  s.locks = at(const_cast<uint64_t&>(d->locks)).load(std::memory_order_relaxed);
   s.capacity = size_;
   s.freeSpace = freeSpace();
   return s;

@@ -51,6 +51,7 @@ struct DictStats {
   uint64_t expiredReclaimed = 0;
   uint64_t lockWaits = 0;
   uint64_t repairs = 0;
+  uint64_t locks = 0;  // lock acquisitions; reads take none
   uint64_t capacity = 0;
   uint64_t freeSpace = 0;
   uint64_t blocks = 0;

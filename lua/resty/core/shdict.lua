@@ -17,7 +17,7 @@ local error = error
 
 ffi.cdef [[
 int lunet_ffi_shdict_get(void *zone, const unsigned char *key, size_t key_len,
-    int *value_type, unsigned char *buf, size_t *value_len, double *num_value,
+    int *value_type, char *buf, size_t *value_len, double *num_value,
     int *user_flags, int get_stale, int *is_stale, const char **err);
 int lunet_ffi_shdict_store(void *zone, int op, const unsigned char *key,
     size_t key_len, int value_type, const unsigned char *str, size_t str_len,
@@ -45,19 +45,30 @@ local is_stale = ffi_new("int[1]")
 local forcible = ffi_new("int[1]")
 local value_len = ffi_new("size_t[1]")
 local errmsg = ffi_new("const char *[1]")
-local char_buf = ffi.typeof("unsigned char[?]")
+local char_buf = ffi.typeof("char[?]")
 -- Grown on demand for values larger than the shared string buffer, then kept.
 local big_buf, big_size = nil, 0
 
+-- dict table -> its zone as a cdata pointer: the JIT cannot pass a light
+-- userdata to a C function, so it is converted once per dict.
+local zone_ptrs = setmetatable({}, { __mode = "k" })
+local void_ptr = ffi.typeof("void *")
+
 local function check_zone(zone)
+    local ptr = zone_ptrs[zone]
+    if ptr then
+        return ptr
+    end
     if not zone or type(zone) ~= "table" then
         error("bad \"zone\" argument", 3)
     end
-    zone = zone[1]
-    if type(zone) ~= "userdata" then
+    local ud = zone[1]
+    if type(ud) ~= "userdata" then
         error("bad \"zone\" argument", 3)
     end
-    return zone
+    ptr = ffi.cast(void_ptr, ud)
+    zone_ptrs[zone] = ptr
+    return ptr
 end
 
 -- nil when the key is fine, else the error string.
