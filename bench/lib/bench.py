@@ -33,6 +33,10 @@ NGINX_MODULES = "/usr/lib/nginx/modules"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
 TIMERS_PER_REQUEST = 10000
+# Operations one request performs, for rows measured in operations per second.
+OPS_PER_REQUEST = {"timers": TIMERS_PER_REQUEST, "shdict_loop": 30000, "shdict_hot": 1000}
+# Rows driven by a single connection (one long request at a time).
+SINGLE_CONNECTION = ("timers", "shdict_loop")
 
 # name, title, template, workers, kind, probe(status, body) -> error or None
 WORKLOADS = [
@@ -40,6 +44,9 @@ WORKLOADS = [
     ("lua", 'content_by_lua_block { ngx.say("hello") }', "lua.conf", 1, "wrk"),
     ("static", "static 4 KiB file, sendfile on", "static.conf", 1, "wrk"),
     ("shdict", "ngx.shared.d:incr + get, 2 workers", "shdict.conf", 2, "wrk"),
+    ("shdict_loop", "10 000 x (set + get + incr) in one request", "shdict_loop.conf", 1, "ops"),
+    ("shdict_hot", "16 hot keys, 900 get + 100 incr per request, 4 workers", "shdict_hot.conf", 4,
+     "ops"),
     ("proxy", "proxy_pass to keepalive upstream", "proxy.conf", 1, "wrk"),
     ("timers", "10 000 ngx.timer.at(0, f) per request", "timers.conf", 1, "timers"),
     ("idle", "10 000 idle keep-alive connections", "hello.conf", 1, "idle"),
@@ -61,6 +68,10 @@ def expect(name, status, body, static_body):
     if name == "shdict":
         if not re.fullmatch(rb"\d+\n", body):
             return "probe: expected a counter, got %r" % body[:120]
+        return None
+    if name in ("shdict_loop", "shdict_hot"):
+        if body != b"%d\n" % OPS_PER_REQUEST[name]:
+            return "probe: expected %d ops, got %r" % (OPS_PER_REQUEST[name], body[:120])
         return None
     if body != want:
         return "probe: expected %r, got %r" % (want[:40], body[:120])
@@ -334,7 +345,7 @@ def run_wrk(port, secs, conns, threads, cpus, close=False, path="/"):
 
 def measure_wrk(srv, port, wl, a, cpus):
     kind = wl[4]
-    conns = 1 if kind == "timers" else a.connections
+    conns = 1 if wl[0] in SINGLE_CONNECTION else a.connections
     c0, t0 = srv.cpu_ticks(), time.monotonic()
     res, err = run_wrk(port, a.duration, conns, a.threads, cpus, close=(wl[0] == "close"),
                        path="/" + STATIC_FILE if wl[0] == "static" else "/")
@@ -352,7 +363,7 @@ def measure_wrk(srv, port, wl, a, cpus):
     if errors > res["requests"] // 100:
         return None, "%d socket errors in %d requests" % (errors, res["requests"])
     secs = res["duration_us"] / 1e6
-    ops = res["requests"] * (TIMERS_PER_REQUEST if kind == "timers" else 1)
+    ops = res["requests"] * OPS_PER_REQUEST.get(wl[0], 1)
     out = {
         "value": ops / secs,
         "requests": res["requests"],
@@ -497,7 +508,8 @@ def run_workload(wl, a, sides, tmp):
     if a.no_pin:
         srv_cpus, load_cpus, pin_note = [], [], "pinning disabled"
     row = {"workload": name, "title": title, "workers": workers, "pinning": pin_note,
-           "metric": {"wrk": "req/s", "timers": "timers/s", "idle": "bytes/conn"}[kind],
+           "metric": {"wrk": "req/s", "timers": "timers/s", "idle": "bytes/conn",
+                      "ops": "ops/s"}[kind],
            "better": "lower" if kind == "idle" else "higher"}
     log("== %s: %s (%d worker%s; %s)" % (name, title, workers, "s" if workers > 1 else "", pin_note))
 
@@ -543,7 +555,7 @@ def run_workload(wl, a, sides, tmp):
         # Warm-up (not recorded)
         if kind != "idle":
             for key, (srv, port) in servers.items():
-                run_wrk(port, a.warmup, 1 if kind == "timers" else a.connections, a.threads,
+                run_wrk(port, a.warmup, 1 if name in SINGLE_CONNECTION else a.connections, a.threads,
                         load_cpus, close=(name == "close"),
                         path="/" + STATIC_FILE if name == "static" else "/")
 

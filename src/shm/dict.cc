@@ -1,7 +1,5 @@
 #include "shm/dict.h"
 
-#include <pthread.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -41,7 +39,7 @@ struct DictHeader {
   uint64_t size;
   uint32_t nblocks;
   uint32_t nbuckets;
-  pthread_mutex_t mutex;
+  ShmMutex mutex;
   alignas(64) uint64_t seq;  // odd while a writer mutates
   alignas(64) uint32_t freeHead;
   uint32_t freeCount;
@@ -78,17 +76,16 @@ class Dict::Locked {
  public:
   explicit Locked(Dict& d) noexcept : d_(d) {
     bool waited = false;
-    LockState st = lockRobust(&d.hdr()->mutex, &waited);
+    LockState st = lockShm(&d.hdr()->mutex, &waited);
     if (waited) at(d.hdr()->lockWaits).fetch_add(1, std::memory_order_relaxed);
     d.hdr()->locks++;
     if (st == LockState::kOwnerDied || (at(d.hdr()->seq).load(std::memory_order_relaxed) & 1)) {
       d.repair();
-      if (st == LockState::kOwnerDied) markConsistent(&d.hdr()->mutex);
     }
   }
   ~Locked() {
     if (d_.writing_) d_.endWrite();
-    unlockRobust(&d_.hdr()->mutex);
+    unlockShm(&d_.hdr()->mutex);
   }
   Locked(const Locked&) = delete;
   Locked& operator=(const Locked&) = delete;
@@ -171,7 +168,7 @@ void Dict::format() noexcept {
   h->size = size_;
   h->nblocks = nblocks_;
   h->nbuckets = nbuckets_;
-  initRobustMutex(&h->mutex);
+  initShmMutex(&h->mutex);
   // Block 0 is the null index; the free list links 1 .. n-1 in order.
   for (uint32_t i = 1; i < nblocks_; i++) nextOf(i) = i + 1 < nblocks_ ? i + 1 : 0;
   h->freeHead = 1;
@@ -521,6 +518,19 @@ Rc Dict::store(int op, std::string_view key, ValueType type, std::string_view st
     if (old != 0) remove(old);
     return Rc::kOk;
   }
+  if (type == ValueType::kBoolean) num = num != 0 ? 1 : 0;
+  uint64_t expires = exptimeMs > 0 ? now + static_cast<uint64_t>(exptimeMs) : 0;
+  if (live && (type == ValueType::kNumber || type == ValueType::kBoolean)) {
+    Head* h = head(old);
+    if (h->type == static_cast<uint8_t>(type) && h->flags == flags && h->expires == 0 &&
+        expires == 0) {
+      // Only the value changes: one aligned 8-byte store, as incr does.
+      beginWrite();
+      h->num = num;
+      touch(old);
+      return Rc::kOk;
+    }
+  }
   size_t vlen = type == ValueType::kString ? str.size() : 0;
   uint32_t need = blocksFor(key.size() + vlen);
   if (hdr()->freeCount < need) {
@@ -533,8 +543,6 @@ Rc Dict::store(int op, std::string_view key, ValueType type, std::string_view st
   }
   uint32_t it = allocItem(key, vlen);
   if (vlen > 0) writePayload(it, key.size(), str.data(), vlen);
-  if (type == ValueType::kBoolean) num = num != 0 ? 1 : 0;
-  uint64_t expires = exptimeMs > 0 ? now + static_cast<uint64_t>(exptimeMs) : 0;
   commit(it, hash, type, flags, expires, num);
   link(it);
   if (old != 0) remove(old);
@@ -968,7 +976,7 @@ std::string Dict::check() {
 
 void Dict::debugBeginWrite() noexcept {
   bool waited;
-  lockRobust(&hdr()->mutex, &waited);
+  lockShm(&hdr()->mutex, &waited);
   beginWrite();
 }
 

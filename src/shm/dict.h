@@ -7,16 +7,17 @@
 // Any free block serves any item, so a write whose key + value fit in
 // freeSpace() always succeeds: there is no fragmentation.
 //
-// Concurrency: writers serialise on one robust process-shared mutex and
+// Concurrency: writers serialise on one process-shared lock (lock.h) and
 // bump a sequence counter around every mutation; readers (get, ttl) run
 // without the lock and retry if the counter moved (a seqlock), falling back
 // to the mutex after a few tries. The LRU touch of a read is one relaxed
 // byte store (a CLOCK bit), never a list move.
 //
 // Crash safety: a committed item's blocks are never modified except the
-// fixed-size number/expiry/flags fields (single stores). New contents go
-// into a new item that is committed (one store) before the old one is
-// retired. A locker that finds the previous holder dead (EOWNERDEAD)
+// fixed-size number/expiry fields (single stores) and the live range of a
+// list (pops). New contents go into a new item that is committed (one
+// store) before the old one is retired. A locker that finds the previous
+// holder dead
 // rebuilds the index, the LRU list and the free list from the committed
 // items; see docs/design/shm.md.
 #pragma once
