@@ -89,13 +89,12 @@ int sendSignal(const lunet::process::Cycle& cycle, const std::string& name) {
   long pid = 0;
   if (!(in >> pid) || pid <= 0) {
     int e = errno;
-    stderrMessage(Level::kError, "open() \"%s\" failed (%d: %s)", path.c_str(), e ? e : ENOENT,
-                  std::strerror(e ? e : ENOENT));
+    lunet::core::processLog().error(Level::kError, e ? e : ENOENT, "open() \"%s\" failed",
+                                    path.c_str());
     return 1;
   }
   if (::kill(static_cast<pid_t>(pid), sig) != 0) {
-    int e = errno;
-    stderrMessage(Level::kAlert, "kill(%ld, %d) failed (%d: %s)", pid, sig, e, std::strerror(e));
+    lunet::core::processLog().error(Level::kAlert, errno, "kill(%ld, %d) failed", pid, sig);
     return 1;
   }
   return 0;
@@ -128,7 +127,7 @@ void dumpConfig(const lunet::process::Cycle& cycle) {
 bool daemonize() {
   pid_t pid = ::fork();
   if (pid < 0) {
-    stderrMessage(Level::kEmerg, "fork() failed (%d: %s)", errno, std::strerror(errno));
+    lunet::core::processLog().error(Level::kEmerg, errno, "fork() failed");
     return false;
   }
   if (pid > 0) ::_exit(0);
@@ -181,17 +180,35 @@ int main(int argc, char** argv) {
 
   if (!signalName.empty()) lunet::process::setProcessType(lunet::process::ProcessType::kSignaller);
 
+  // The startup log, as nginx's ngx_log_init: the -e file, else the
+  // compiled-in logs/error.log under the prefix. Everything found while
+  // reading the config goes there (and, at warn or above, to stderr as
+  // "lunet: [emerg] ..."); from the moment the config is loaded the
+  // configured error_log takes over (bind failures, pid file).
+  auto startupLog = std::make_unique<lunet::core::ErrorLog>();
+  {
+    std::string path = opts.errorLog.empty() ? opts.prefix + "logs/error.log" : opts.errorLog;
+    int err = startupLog->add(path, Level::kNotice);
+    if (err != 0) {
+      stderrMessage(Level::kAlert, "could not open error log file: open() \"%s\" failed (%d: %s)",
+                    path.c_str(), err, std::strerror(err));
+      startupLog->add("stderr", Level::kNotice);
+    }
+  }
+  lunet::core::setProcessLog(startupLog.get());
+  lunet::core::setStartupEcho(true);
+
   lunet::process::CyclePtr cycle;
   try {
     cycle = lunet::process::loadCycle(opts);
   } catch (const lunet::conf::ConfError& e) {
-    stderrMessage(Level::kEmerg, "%s", e.full().c_str());
+    lunet::core::processLog().error(e.level(), 0, "%s", e.full().c_str());
     if (opts.testOnly) {
       stderrMessage(Level::kStderr, "configuration file %s test failed", opts.confFile.c_str());
     }
     return 1;
   } catch (const std::exception& e) {
-    stderrMessage(Level::kEmerg, "%s", e.what());
+    lunet::core::processLog().error(Level::kEmerg, 0, "%s", e.what());
     if (opts.testOnly) {
       stderrMessage(Level::kStderr, "configuration file %s test failed", opts.confFile.c_str());
     }
@@ -208,17 +225,20 @@ int main(int argc, char** argv) {
     if (dump) dumpConfig(*cycle);
     return 0;
   }
+  // A signaller reports to the startup log, as nginx's does.
   if (!signalName.empty()) return sendSignal(*cycle, signalName);
-
   lunet::core::setProcessLog(&cycle->errorLog);
+  startupLog.reset();
+
   const auto& cc = cycle->core();
   bool master = cc.masterProcess != 0;
   if (!lunet::process::openListeningSockets(*cycle, nullptr)) return 1;
-  if (cc.daemon != 0) {
-    if (!daemonize()) return 1;
-    redirectStdio(*cycle);
-  }
+  if (cc.daemon != 0 && !daemonize()) return 1;
   if (!lunet::process::writePidFile(*cycle)) return 1;
+  // Started: from here on errors go to the error log only (a daemon's stderr
+  // becomes the error log too).
+  lunet::core::setStartupEcho(false);
+  if (cc.daemon != 0) redirectStdio(*cycle);
   return master ? lunet::process::runMaster(std::move(cycle))
                 : lunet::process::runSingle(std::move(cycle));
 }

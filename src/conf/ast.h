@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
+
 namespace lunet::conf {
 
 // One argument of a directive, after quote and escape processing.
@@ -48,8 +50,13 @@ class ConfError : public std::runtime_error {
  public:
   ConfError(std::string msg, std::string file = {}, int line = 0)
       : std::runtime_error(std::move(msg)), file_(std::move(file)), line_(line) {}
+  // An error logged at `level` rather than [emerg] (init_by_lua errors are
+  // [error] in lua-nginx-module).
+  ConfError(core::Level level, std::string msg)
+      : std::runtime_error(std::move(msg)), line_(0), level_(level) {}
   const std::string& file() const { return file_; }
   int line() const { return line_; }
+  core::Level level() const { return level_; }
   // "MSG in FILE:LINE" (or just MSG when the location is unknown), as nginx
   // prints it after "[emerg] ".
   std::string full() const;
@@ -57,6 +64,7 @@ class ConfError : public std::runtime_error {
  private:
   std::string file_;
   int line_;
+  core::Level level_ = core::Level::kEmerg;
 };
 
 // Throws ConfError located at `node`.

@@ -111,14 +111,21 @@ bool parseFlag(const ConfNode& node) {
                  "\" directive, it must be \"on\" or \"off\"");
 }
 
-int64_t parseNumber(const ConfNode& n, size_t arg) {
-  const std::string& v = n.arg(arg);
-  if (v.empty() || v.size() > 18) fail(n, "invalid number \"" + v + "\"");
+bool tryParseNumber(const std::string& v, int64_t* out) {
+  if (v.empty() || v.size() > 18) return false;
   int64_t r = 0;
   for (char c : v) {
-    if (c < '0' || c > '9') fail(n, "invalid number \"" + v + "\"");
+    if (c < '0' || c > '9') return false;
     r = r * 10 + (c - '0');
   }
+  *out = r;
+  return true;
+}
+
+int64_t parseNumber(const ConfNode& n, size_t arg) {
+  const std::string& v = n.arg(arg);
+  int64_t r = 0;
+  if (!tryParseNumber(v, &r)) fail(n, "invalid number \"" + v + "\"");
   return r;
 }
 

@@ -193,10 +193,11 @@ class Engine {
 template <class T, class C>
 C* classOf(T C::*);
 
-bool parseFlag(const ConfNode& node);                // "on"/"off" or fail
-int64_t parseNumber(const ConfNode& n, size_t arg);  // plain integer >= 0
-int64_t parseSize(const ConfNode& n, size_t arg);    // 10, 10k, 10m, 1g
-int64_t parseMsec(const ConfNode& n, size_t arg);    // 10, 10s, 500ms, 1h30m → ms
+bool parseFlag(const ConfNode& node);                     // "on"/"off" or fail
+int64_t parseNumber(const ConfNode& n, size_t arg);       // plain integer >= 0
+bool tryParseNumber(const std::string& v, int64_t* out);  // same, without throwing
+int64_t parseSize(const ConfNode& n, size_t arg);         // 10, 10k, 10m, 1g
+int64_t parseMsec(const ConfNode& n, size_t arg);         // 10, 10s, 500ms, 1h30m → ms
 
 template <auto Member>
 void setFlag(Engine&, const ConfNode& node, ConfBase* conf, const Directive&) {
@@ -211,7 +212,10 @@ void setNumber(Engine&, const ConfNode& node, ConfBase* conf, const Directive&) 
   using C = std::remove_pointer_t<decltype(classOf(Member))>;
   auto& field = static_cast<C*>(conf)->*Member;
   if (field != -1) fail(node, "\"" + node.name + "\" directive is duplicate");
-  field = parseNumber(node, 0);
+  // nginx's ngx_conf_set_num_slot wording (parseNumber's is ngx_atoi callers').
+  if (!tryParseNumber(node.arg(0), &field)) {
+    fail(node, "\"" + node.name + "\" directive invalid number");
+  }
 }
 
 template <auto Member>

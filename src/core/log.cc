@@ -30,6 +30,7 @@ ErrorLog& stderrLog() {
 
 Log gProcessLog(nullptr);
 bool gProcessLogSet = false;
+bool gStartupEcho = false;
 
 }  // namespace
 
@@ -85,6 +86,13 @@ int ErrorLog::reopen(uid_t owner) {
     ::fcntl(s.fd, F_SETFD, FD_CLOEXEC);
   }
   return first;
+}
+
+bool ErrorLog::writesStderr(Level l) const {
+  for (const auto& s : sinks_) {
+    if (l <= s.level && s.fd == STDERR_FILENO) return true;
+  }
+  return false;
 }
 
 void ErrorLog::writeLine(Level l, std::string_view line) const {
@@ -182,6 +190,16 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
   line += '\n';
   sinks->writeLine(l, line);
+  if (gStartupEcho && l != Level::kStderr && l <= Level::kWarn && !sinks->writesStderr(l)) {
+    // The message part (after "TIME [LEVEL] PID#TID: "), as nginx echoes it.
+    std::string echo = gProgramName;
+    echo += ": [";
+    echo += levelName(l);
+    echo += "] ";
+    echo.append(line, static_cast<size_t>(n), std::string::npos);
+    ssize_t w = ::write(STDERR_FILENO, echo.data(), echo.size());
+    (void)w;
+  }
 }
 
 Log& processLog() {
@@ -193,6 +211,8 @@ void setProcessLog(const ErrorLog* sinks) {
   gProcessLog.setSinks(sinks ? sinks : &stderrLog());
   gProcessLogSet = true;
 }
+
+void setStartupEcho(bool on) { gStartupEcho = on; }
 
 void stderrMessage(Level l, const char* fmt, ...) {
   char buf[4096];

@@ -57,6 +57,8 @@ class ErrorLog {
   int reopen(uid_t owner = static_cast<uid_t>(-1));
   Level maxLevel() const { return max_; }
   bool empty() const { return sinks_.empty(); }
+  // True when a sink taking level `l` is stderr itself (fd 2).
+  bool writesStderr(Level l) const;
   const std::vector<LogSink>& sinks() const { return sinks_; }
   // Writes a fully formatted line (must end in '\n') to sinks taking `l`.
   void writeLine(Level l, std::string_view line) const;
@@ -109,6 +111,12 @@ void setProcessLog(const ErrorLog* sinks);
   do {                            \
   } while (0)
 #endif
+
+// While the server starts (until it has written its pid file and, as a
+// daemon, detached), every line at warn or above is also written to stderr as
+// "lunet: [emerg] MSG" — nginx's ngx_use_stderr — unless the log itself goes
+// to stderr. Only src/main.cc turns it on and off.
+void setStartupEcho(bool on);
 
 // Writes "lunet: [emerg] MSG" style messages to stderr (command-line errors,
 // before any log is open), as nginx does ("nginx: [emerg] ...").

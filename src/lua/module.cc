@@ -253,13 +253,18 @@ void postConfiguration(Engine& e) {
     // shared copy-on-write by every worker.
     LuaHandler& h = *mc->init;
     int ref = h.file ? vm.compileFile(h.source, &err, nullptr, true)
-                     : vm.compileString(h.source, h.chunkName, &err);
+                     : vm.compileString(h.source, h.chunkName, &err, true);
     if (ref == LUA_NOREF) {
-      throw conf::ConfError((h.file ? "init_by_lua_file error: " : "init_by_lua error: ") + err);
+      // [error], not [emerg], as lua-nginx-module reports it.
+      throw conf::ConfError(core::Level::kError,
+                            (h.file ? "init_by_lua_file error: " : "init_by_lua error: ") + err);
     }
     bool ok = vm.runSync(ref, kInit, &err);
     luaL_unref(vm.state(), LUA_REGISTRYINDEX, ref);
-    if (!ok) throw conf::ConfError("init_by_lua error: " + err);
+    if (!ok) {
+      throw conf::ConfError(core::Level::kError,
+                            (h.file ? "init_by_lua_file error: " : "init_by_lua error: ") + err);
+    }
   }
   vm.enableGlobalWriteGuard();
 }

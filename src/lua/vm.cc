@@ -233,9 +233,10 @@ Vm::~Vm() {
   if (L_ != nullptr) lua_close(L_);
 }
 
-int Vm::compileString(std::string_view src, const std::string& chunkName, std::string* err) {
+int Vm::compileString(std::string_view src, const std::string& chunkName, std::string* err,
+                      bool bare) {
   if (luaL_loadbuffer(L_, src.data(), src.size(), chunkName.c_str()) != 0) {
-    *err = std::string("failed to load inlined Lua code: ") + lua_tostring(L_, -1);
+    *err = std::string(bare ? "" : "failed to load inlined Lua code: ") + lua_tostring(L_, -1);
     lua_pop(L_, 1);
     return LUA_NOREF;
   }

@@ -34,8 +34,10 @@ class Vm {
   Scheduler& scheduler() { return *scheduler_; }
 
   // Compiles a chunk and pins it in the registry; returns the ref, or
-  // LUA_NOREF with *err ("failed to load inlined Lua code: ...").
-  int compileString(std::string_view src, const std::string& chunkName, std::string* err);
+  // LUA_NOREF with *err ("failed to load inlined Lua code: ..."; `bare`:
+  // Lua's message only, as init_by_lua reports it).
+  int compileString(std::string_view src, const std::string& chunkName, std::string* err,
+                    bool bare = false);
   // A file that cannot be opened or read sets *status (if given) as
   // lua-nginx-module answers it: 404 when it does not exist, else 503; a
   // syntax error 500. `bare`: *err is Lua's message only, without the

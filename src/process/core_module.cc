@@ -28,7 +28,8 @@ void setWorkerProcesses(Engine&, const ConfNode& n, ConfBase* c, const Directive
     cc->workerProcesses = cpus > 0 ? cpus : 1;
     return;
   }
-  int64_t v = conf::parseNumber(n, 0);
+  int64_t v = 0;
+  if (!conf::tryParseNumber(n.arg(0), &v)) fail(n, "\"worker_processes\" directive invalid value");
   if (v < 1) fail(n, "invalid value \"" + n.arg(0) + "\" in \"worker_processes\" directive");
   cc->workerProcesses = v;
 }

@@ -166,17 +166,22 @@ bool openListeningSockets(Cycle& cycle, Cycle* old) {
     int count = l.reuseport ? nworkers : 1;
     for (int i = 0; i < count; i++) {
       int fd = -1;
-      // nginx retries bind() five times, 500 ms apart, on EADDRINUSE.
-      for (int attempt = 0; attempt < 5; attempt++) {
+      core::Log& log = core::processLog();
+      // nginx tries bind() five times, 500 ms apart, while the address is in
+      // use; any other error fails at once.
+      constexpr int kTries = 5;
+      for (int attempt = 0; attempt < kTries; attempt++) {
         fd = openOne(l);
-        if (fd != -EADDRINUSE) break;
-        core::processLog().error(core::Level::kEmerg, EADDRINUSE, "bind() to %s failed",
-                                 l.text.c_str());
-        ::usleep(500 * 1000);
+        if (fd >= 0) break;
+        log.error(core::Level::kEmerg, -fd, "bind() to %s failed", l.text.c_str());
+        if (fd != -EADDRINUSE) return false;
+        if (attempt + 1 < kTries) {
+          LUNET_LOG(log, core::Level::kNotice, 0, "try again to bind() after 500ms");
+          ::usleep(500 * 1000);
+        }
       }
       if (fd < 0) {
-        core::processLog().error(core::Level::kEmerg, -fd, "bind() to %s failed", l.text.c_str());
-        core::processLog().error(core::Level::kEmerg, 0, "still could not bind()");
+        log.error(core::Level::kEmerg, 0, "still could not bind()");
         return false;
       }
       if (l.reuseport) {

@@ -213,13 +213,20 @@ void reload(Master& m) {
   try {
     next = loadCycle(m.cycle->options);
   } catch (const conf::ConfError& e) {
-    log.error(core::Level::kEmerg, 0, "%s", e.full().c_str());
+    // Errors while reading the new config go to the running one's error log
+    // (nginx: the old cycle's log); the old workers keep serving.
+    log.error(e.level(), 0, "%s", e.full().c_str());
     return;
   } catch (const std::exception& e) {
     log.error(core::Level::kEmerg, 0, "%s", e.what());
     return;
   }
-  if (!openListeningSockets(*next, m.cycle.get())) {
+  // From here on nginx logs to the new configuration's error_log (a bind()
+  // failure at reload is reported where the new config says).
+  core::setProcessLog(&next->errorLog);
+  bool opened = openListeningSockets(*next, m.cycle.get());
+  core::setProcessLog(&m.cycle->errorLog);
+  if (!opened) {
     // Give inherited sockets back to the running generation.
     for (auto& nl : next->listening) {
       for (auto& ol : m.cycle->listening) {
