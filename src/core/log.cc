@@ -133,6 +133,23 @@ void Log::message(Level l, std::string_view msg) const {
   sinks->writeLine(l, line);
 }
 
+namespace {
+
+// While starting, a line at warn or above is also written to stderr as
+// "PROG: [LEVEL] MSG" (`msg`: the line after "TIME [LEVEL] PID#TID: ").
+void echoStartup(Level l, const ErrorLog& sinks, std::string_view msg) {
+  if (!gStartupEcho || l == Level::kStderr || l > Level::kWarn || sinks.writesStderr(l)) return;
+  std::string echo = gProgramName;
+  echo += ": [";
+  echo += levelName(l);
+  echo += "] ";
+  echo += msg;
+  ssize_t w = ::write(STDERR_FILENO, echo.data(), echo.size());
+  (void)w;
+}
+
+}  // namespace
+
 void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   const ErrorLog* sinks = sinks_ ? sinks_ : &stderrLog();
   if (l > sinks->maxLevel()) return;
@@ -158,6 +175,7 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
       len += static_cast<size_t>(m);
       buf[len++] = '\n';
       sinks->writeLine(l, {buf, len});
+      echoStartup(l, *sinks, {buf + n, len - static_cast<size_t>(n)});
       return;
     }
   }
@@ -190,16 +208,7 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
   if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
   line += '\n';
   sinks->writeLine(l, line);
-  if (gStartupEcho && l != Level::kStderr && l <= Level::kWarn && !sinks->writesStderr(l)) {
-    // The message part (after "TIME [LEVEL] PID#TID: "), as nginx echoes it.
-    std::string echo = gProgramName;
-    echo += ": [";
-    echo += levelName(l);
-    echo += "] ";
-    echo.append(line, static_cast<size_t>(n), std::string::npos);
-    ssize_t w = ::write(STDERR_FILENO, echo.data(), echo.size());
-    (void)w;
-  }
+  echoStartup(l, *sinks, std::string_view(line).substr(static_cast<size_t>(n)));
 }
 
 Log& processLog() {
