@@ -102,3 +102,40 @@ true true true
 true
 --- no_error_log
 [error]
+
+
+
+=== TEST 4: get_keys, flush_all and flush_expired on a big dict take the lock in slices
+--- http_config
+    lua_shared_dict d 8m;
+--- config
+    location /t {
+        content_by_lua_block {
+            local shdict = require "lunet.shdict"
+            local d = ngx.shared.d
+            for i = 1, 20000 do d:set("k" .. i, i, i % 2 == 0 and 0.001 or 0) end
+            ngx.sleep(0.01)
+            local st = shdict.stats("d")
+            local slices = math.ceil(st.buckets / st.slice_buckets)
+            ngx.say("slices > 10: ", slices > 10)
+            local l0 = shdict.stats("d").locks
+            ngx.say(#d:get_keys(0))
+            local l1 = shdict.stats("d").locks
+            ngx.say(d:flush_expired())
+            local l2 = shdict.stats("d").locks
+            d:flush_all()
+            local l3 = shdict.stats("d").locks
+            ngx.say(l1 - l0 == slices, " ", l2 - l1 == slices, " ", l3 - l2 == slices)
+            ngx.say(#d:get_keys(0), " ", shdict.check("d"))
+        }
+    }
+--- request
+GET /t
+--- response_body
+slices > 10: true
+10000
+10000
+true true true
+0 true
+--- no_error_log
+[error]

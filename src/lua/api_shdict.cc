@@ -285,6 +285,8 @@ int stats(lua_State* L) {
   setField(L, "free_space", s.freeSpace);
   setField(L, "blocks", s.blocks);
   setField(L, "free_blocks", s.freeBlocks);
+  setField(L, "buckets", s.buckets);
+  setField(L, "slice_buckets", s.sliceBuckets);
   return 1;
 }
 

@@ -701,6 +701,8 @@ DictStats Dict::stats() const noexcept {
   s.locks = at(const_cast<uint64_t&>(d->locks)).load(std::memory_order_relaxed);
   s.capacity = size_;
   s.freeSpace = freeSpace();
+  s.buckets = nbuckets_;
+  s.sliceBuckets = kSliceBuckets;
   return s;
 }
 

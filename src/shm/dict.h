@@ -57,6 +57,8 @@ struct DictStats {
   uint64_t freeSpace = 0;
   uint64_t blocks = 0;
   uint64_t freeBlocks = 0;
+  uint64_t buckets = 0;
+  uint64_t sliceBuckets = 0;  // buckets per lock hold of flush_all/flush_expired/get_keys
 };
 
 struct DictHeader;
