@@ -22,7 +22,7 @@ __DATA__
         content_by_lua_block {
             local d = ngx.shared.dogs
             -- both workers have run init_worker_by_lua before this answers
-            for i = 1, 200 do
+            for i = 1, 1000 do
                 if d:get("worker0") and d:get("worker1") then break end
                 ngx.sleep(0.01)
             end
