@@ -5,6 +5,8 @@
 #include <lua.hpp>
 #include <string_view>
 
+#include "http/request.h"
+
 namespace lunet::lua {
 
 void injectConstantsApi(lua_State* L);  // api_constants.cc: ngx.OK, HTTP_*, null, config
@@ -30,8 +32,18 @@ void pushLowerName(lua_State* L, std::string_view name, bool raw);
 // t[key] = value with repeated keys turned into arrays; pops key and value.
 void addMulti(lua_State* L, int t);
 
+// ngx.req.set_header(name, values): replaces request header `name` with
+// values[0..n) (n == 0: removes it) and re-derives what depends on it
+// (Host, Content-Length). Copies name and values into the request's arena
+// (api_request.cc).
+void setRequestHeader(http::Request& r, std::string_view name, const std::string_view* values,
+                      size_t n) noexcept;
+
 // Drops the ngx.ctx table used outside requests (api_ctx.cc).
 void resetAuxCtx(lua_State* L);
+// Frees an ngx.ctx ref (registry.ngx_lua_ctx_tables) and sets *ref to
+// LUA_NOREF.
+void releaseCtxRef(lua_State* L, int* ref);
 
 // Raises a Lua error "<name>: not yet implemented in Lunet". Never returns.
 int notYet(lua_State* L, const char* name);

@@ -11,37 +11,17 @@ namespace lunet::lua {
 
 namespace {
 
-// ngx.ctx outside requests (init, init_worker, ...): one table per run.
+// ngx.ctx outside requests (init_worker, exit_worker, timers): one table per
+// run, a ref into the same table as the requests' (see releaseCtxRef).
 int gAuxCtxRef = LUA_NOREF;
 
-void pushCtxTable(lua_State* L) {
-  RequestCtx* ctx = current().req;
-  int* ref = ctx != nullptr ? &ctx->ctxRef : &gAuxCtxRef;
-  if (*ref == LUA_NOREF) {
-    lua_createtable(L, 0, 4);
-    lua_pushvalue(L, -1);
-    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    return;
-  }
-  lua_rawgeti(L, LUA_REGISTRYINDEX, *ref);
-}
-
+// ngx.arg, ngx.headers_sent, ngx.is_subrequest as lua_CFunctions (ngx.ctx and
+// ngx.status are lua/resty/core/ctx.lua and misc.lua, over the FFI below).
 int ngxIndex(lua_State* L) {
   size_t len = 0;
   const char* k = lua_tolstring(L, 2, &len);
   if (k == nullptr) return 0;
   std::string_view key(k, len);
-  if (key == "ctx") {
-    checkPhase(L, kAnyPhase & ~kNone);
-    pushCtxTable(L);
-    return 1;
-  }
-  if (key == "status") {
-    RequestCtx* ctx = checkRequest(L);
-    http::Request& r = *ctx->r;
-    lua_pushinteger(L, r.headersOut.status != 0 ? r.headersOut.status : r.status);
-    return 1;
-  }
   if (key == "headers_sent") {
     RequestCtx* ctx = checkRequest(L);
     lua_pushboolean(L, ctx->r->headerSent);
@@ -60,33 +40,6 @@ int ngxIndex(lua_State* L) {
 }
 
 int ngxNewIndex(lua_State* L) {
-  size_t len = 0;
-  const char* k = lua_tolstring(L, 2, &len);
-  std::string_view key(k != nullptr ? k : "", len);
-  if (key == "ctx") {
-    if (!lua_istable(L, 3))
-      return luaL_error(L, "ctx should be a table while getting a %s", luaL_typename(L, 3));
-    RequestCtx* ctx = current().req;
-    int* ref = ctx != nullptr ? &ctx->ctxRef : &gAuxCtxRef;
-    if (*ref != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, *ref);
-    lua_pushvalue(L, 3);
-    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    return 0;
-  }
-  if (key == "status") {
-    checkPhase(L, kSet | kRewrite | kAccess | kContent | kHeaderFilter | kBodyFilter | kLog);
-    RequestCtx* ctx = checkRequest(L);
-    http::Request& r = *ctx->r;
-    if (r.headerSent && current().phase != kHeaderFilter) {
-      ctx->log().error(core::Level::kError, 0,
-                       "attempt to set ngx.status after sending out response headers");
-      return 0;
-    }
-    lua_Integer st = luaL_checkinteger(L, 3);
-    r.headersOut.status = static_cast<int>(st);
-    r.headersOut.statusLine = {};
-    return 0;
-  }
   lua_rawset(L, 1);
   return 0;
 }
@@ -165,9 +118,66 @@ int argNewIndex(lua_State* L) {
 
 }  // namespace
 
-void resetAuxCtx(lua_State* L) {
-  if (gAuxCtxRef != LUA_NOREF) luaL_unref(L, LUA_REGISTRYINDEX, gAuxCtxRef);
-  gAuxCtxRef = LUA_NOREF;
+void releaseCtxRef(lua_State* L, int* ref) {
+  if (*ref >= 0) {
+    // lua-resty-core's ref_in_table and luaL_ref share the free list at [0].
+    lua_getfield(L, LUA_REGISTRYINDEX, "ngx_lua_ctx_tables");
+    if (lua_istable(L, -1)) luaL_unref(L, -1, *ref);
+    lua_pop(L, 1);
+  }
+  *ref = LUA_NOREF;
+}
+
+void resetAuxCtx(lua_State* L) { releaseCtxRef(L, &gAuxCtxRef); }
+
+// ---- FFI (lua/resty/core/ctx.lua, lua/resty/core/misc.lua) ----
+
+// The ref of the ngx.ctx table of r in registry.ngx_lua_ctx_tables, < 0 if
+// it has none yet.
+extern "C" int lunet_ffi_get_ctx_ref(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  return ctx != nullptr ? ctx->ctxRef : gAuxCtxRef;
+}
+
+extern "C" int lunet_ffi_set_ctx_ref(void* r, int ref) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  (ctx != nullptr ? ctx->ctxRef : gAuxCtxRef) = ref;
+  return kFfiOk;
+}
+
+extern "C" int lunet_ffi_get_resp_status(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  const http::Request& req = *ctx->r;
+  return req.headersOut.status != 0 ? req.headersOut.status : req.status;
+}
+
+extern "C" int lunet_ffi_set_resp_status(void* r, int status) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  http::Request& req = *ctx->r;
+  if (req.headerSent && current().phase != kHeaderFilter) {
+    ctx->log().error(core::Level::kError, 0,
+                     "attempt to set ngx.status after sending out response headers");
+    return kFfiOk;
+  }
+  req.headersOut.status = status;
+  req.headersOut.statusLine = {};
+  return kFfiOk;
+}
+
+extern "C" int lunet_ffi_headers_sent(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  // nginx marks the header sent after the header filters, Lua's included
+  if (current().phase == kHeaderFilter) return 0;
+  return ctx->r->headerSent ? 1 : 0;
+}
+
+extern "C" int lunet_ffi_is_subrequest(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  return ctx->r->parent != nullptr ? 1 : 0;
 }
 
 void injectCtxApi(lua_State* L) {

@@ -359,18 +359,120 @@ int headersNormalizingMeta() { return gNormMetaRef; }
 
 // ---- FFI (lua/resty/core/response.lua) ----
 
-extern "C" int lunet_ffi_header_set(const char* name, size_t len, const char* value, size_t vlen,
-                                    int isNil, const char** err) noexcept {
-  RequestCtx* ctx = nullptr;
-  int rc = ffiCheck(kWritePhases, &ctx, err);
-  if (rc != kFfiOk) return rc;
-  http::Request& r = *ctx->r;
-  std::string_view* values = nullptr;
-  if (!isNil) {
-    values = r.arena.array<std::string_view>(1);
-    values[0] = r.arena.dup({value, vlen});
+namespace {
+
+struct FfiStr {
+  const char* data;
+  size_t len;
+};
+
+// name == key after lua_transform_underscores_in_response_headers, ignoring
+// case (no copy: reads run on every ngx.header.X).
+bool headerNameIs(std::string_view name, const char* key, size_t len, bool transform) noexcept {
+  if (name.size() != len) return false;
+  for (size_t i = 0; i < len; i++) {
+    char a = name[i], b = key[i];
+    if (transform && b == '_') b = '-';
+    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a + 32);
+    if (b >= 'A' && b <= 'Z') b = static_cast<char>(b + 32);
+    if (a != b) return false;
   }
-  return setHeader(ctx, headerName(ctx, name, len), values, isNil ? 0 : 1, err);
+  return true;
+}
+
+}  // namespace
+
+// ngx.header.NAME: fills values[0..max) and returns their count (0: unset).
+extern "C" int lunet_ffi_get_resp_header(void* r, const char* key, size_t len, FfiStr* values,
+                                         int max, const char** err) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) {
+    *err = "API disabled in the current context";
+    return kFfiBadContext;
+  }
+  http::Request& req = *ctx->r;
+  http::HeadersOut& h = req.headersOut;
+  const LuaLocConf* lc = req.loc<LuaLocConf>(luaModule());
+  bool transform = lc == nullptr || lc->transformUnderscores != 0;
+  auto is = [&](std::string_view name) { return headerNameIs(name, key, len, transform); };
+  auto one = [&](std::string_view v) {
+    values[0] = {v.data(), v.size()};
+    return 1;
+  };
+  if (is("Content-Type")) {
+    if (h.contentType.empty()) return 0;
+    if (h.charset.empty()) return one(h.contentType);
+    static constexpr std::string_view kCharset = "; charset=";
+    size_t n = h.contentType.size() + kCharset.size() + h.charset.size();
+    char* p = static_cast<char*>(req.arena.alloc(n, 1));
+    std::memcpy(p, h.contentType.data(), h.contentType.size());
+    std::memcpy(p + h.contentType.size(), kCharset.data(), kCharset.size());
+    std::memcpy(p + h.contentType.size() + kCharset.size(), h.charset.data(), h.charset.size());
+    return one({p, n});
+  }
+  if (is("Content-Length")) {
+    if (h.contentLength < 0) return 0;
+    char* p = static_cast<char*>(req.arena.alloc(24, 1));
+    char* e = p + 24;
+    char* q = e;
+    int64_t v = h.contentLength;
+    do {
+      *--q = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v > 0);
+    return one({q, static_cast<size_t>(e - q)});
+  }
+  if (is("Location") && !h.location.empty()) return one(h.location);
+  if (is("Last-Modified") && h.lastModified >= 0) {
+    char* p = static_cast<char*>(req.arena.alloc(64, 1));
+    return one({p, core::formatHttpTime(h.lastModified, p)});
+  }
+  if (is("ETag") && !h.etag.empty()) return one(h.etag);
+  int n = 0;
+  for (const http::Header& hd : h.list.all()) {
+    if (hd.hash == 0 || !is(hd.name)) continue;
+    if (n >= max) break;
+    values[n++] = {hd.value.data(), hd.value.size()};
+  }
+  return n;
+}
+
+// ngx.header.NAME = value: sval (or mvals[0..mlen) when sval is null), or
+// clears it when isNil. override == 0 adds to the existing values instead
+// (ngx.resp.add_header).
+extern "C" int lunet_ffi_set_resp_header(void* r, const char* key, size_t len, int isNil,
+                                         const char* sval, size_t slen, const FfiStr* mvals,
+                                         size_t mlen, int override, const char** err) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) {
+    *err = "API disabled in the current context";
+    return kFfiBadContext;
+  }
+  http::Request& req = *ctx->r;
+  std::string_view name = headerName(ctx, key, len);
+  size_t n = 0;
+  std::string_view* values = nullptr;
+  if (isNil == 0) {
+    size_t old = 0;
+    if (override == 0) {
+      for (const http::Header& hd : req.headersOut.list.all()) {
+        if (hd.hash != 0 && http::ieq(hd.name, name)) old++;
+      }
+    }
+    values = req.arena.array<std::string_view>(old + (sval != nullptr ? 1 : mlen) + 1);
+    if (override == 0) {
+      for (const http::Header& hd : req.headersOut.list.all()) {
+        if (hd.hash != 0 && http::ieq(hd.name, name)) values[n++] = hd.value;
+      }
+    }
+    if (sval != nullptr) {
+      values[n++] = req.arena.dup({sval, slen});
+    } else {
+      for (size_t i = 0; i < mlen; i++) values[n++] = req.arena.dup({mvals[i].data, mvals[i].len});
+    }
+    // an empty table clears the header, as nil does
+  }
+  return setHeader(ctx, name, values, n, err);
 }
 
 void injectHeadersApi(lua_State* L) {

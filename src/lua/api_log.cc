@@ -107,6 +107,19 @@ int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1); }
 
 }  // namespace
 
+// ---- FFI (lua/ngx/errlog.lua) ----
+
+// ngx.errlog.raw_log(level, msg): msg as is, without the "[lua] FILE:LINE:"
+// prefix; r (lunet_ffi_get_request) may be null. kFfiError: bad level.
+extern "C" int lunet_ffi_raw_log(void* r, int level, const char* s, size_t len) noexcept {
+  if (level < 0 || level > 8) return kFfiError;
+  RequestCtx* ctx = r != nullptr ? ffiRequest(r) : nullptr;
+  const core::Log& log = ctx != nullptr ? ctx->log() : core::processLog();
+  auto l = static_cast<core::Level>(level);
+  if (log.enabled(l)) log.error(l, 0, "%.*s", static_cast<int>(len), s);
+  return kFfiOk;
+}
+
 void injectLogApi(lua_State* L) {
   lua_pushcfunction(L, ngxLog);
   lua_setfield(L, -2, "log");

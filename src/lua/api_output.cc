@@ -235,29 +235,45 @@ int exitThread(lua_State* L) {
   return s->exit(L);
 }
 
-int ngxExit(lua_State* L) {
-  checkPhase(L, kRewrite | kAccess | kContent | kHeaderFilter | kTimer | kBalancer | kSet);
-  lua_Integer code = luaL_checkinteger(L, 1);
+constexpr uint32_t kExitPhases =
+    kRewrite | kAccess | kContent | kHeaderFilter | kTimer | kBalancer | kSet;
+
+// ngx.exit refuses these (as lua-nginx-module).
+const char* exitCodeError(int code) noexcept {
   if (code == http::kAgain || code == http::kDone) {
-    return luaL_error(L, "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE");
+    return "bad argument to 'ngx.exit': does not accept NGX_AGAIN or NGX_DONE";
   }
-  RequestCtx* ctx = current().req;
-  if (ctx != nullptr) {
-    LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua exit with code %d", static_cast<int>(code));
-    ctx->exited = true;
-    ctx->exitCode = static_cast<int>(code);
-    http::Request& r = *ctx->r;
-    // (a header filter runs before the header goes out)
-    if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444 && code != 408 &&
-        code != 499 && current().phase != kHeaderFilter) {
-      ctx->log().error(core::Level::kError, 0,
-                       "attempt to set status %d via ngx.exit after sending out the response "
-                       "status %d",
-                       static_cast<int>(code), r.headersOut.status);
-    }
+  return nullptr;
+}
+
+// The bookkeeping of ngx.exit(code) before the thread ends, shared by the
+// lua_CFunction and lunet_ffi_exit. ctx is null in timers.
+void recordExit(RequestCtx* ctx, int code) noexcept {
+  if (ctx == nullptr) return;
+  LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua exit with code %d", code);
+  ctx->exited = true;
+  ctx->exitCode = code;
+  http::Request& r = *ctx->r;
+  // (a header filter runs before the header goes out)
+  if (code >= 200 && r.headerSent && code != r.headersOut.status && code != 444 && code != 408 &&
+      code != 499 && current().phase != kHeaderFilter) {
+    ctx->log().error(core::Level::kError, 0,
+                     "attempt to set status %d via ngx.exit after sending out the response "
+                     "status %d",
+                     code, r.headersOut.status);
   }
+}
+
+int ngxExit(lua_State* L) {
+  checkPhase(L, kExitPhases);
+  lua_Integer code = luaL_checkinteger(L, 1);
+  if (const char* err = exitCodeError(static_cast<int>(code))) return luaL_error(L, "%s", err);
+  recordExit(current().req, static_cast<int>(code));
   return exitThread(L);
 }
+
+// Ends the entry thread after lunet_ffi_exit said so (lua/resty/core/exit.lua).
+int exitYield(lua_State* L) { return exitThread(L); }
 
 int redirect(lua_State* L) {
   checkPhase(L, kOutputPhases);
@@ -352,7 +368,31 @@ int exec(lua_State* L) {
 
 }  // namespace
 
+// ---- FFI (lua/resty/core/exit.lua) ----
+
+// kFfiOk: the caller must now end the thread (registry.lunet_exit_yield);
+// kFfiError with *err: not allowed here.
+extern "C" int lunet_ffi_exit(void* r, int status, const char** err) noexcept {
+  RequestCtx* ctx = nullptr;
+  if (r != fakeRequest()) {
+    int rc = ffiCheck(kExitPhases, &ctx, err);
+    if (rc != kFfiOk) return kFfiError;
+  } else if ((current().phase & kExitPhases) == 0) {
+    RequestCtx* none = nullptr;
+    ffiCheck(kExitPhases, &none, err);
+    return kFfiError;
+  }
+  if (const char* e = exitCodeError(status)) {
+    *err = e;
+    return kFfiError;
+  }
+  recordExit(ctx, status);
+  return kFfiOk;
+}
+
 void injectOutputApi(lua_State* L) {
+  lua_pushcfunction(L, exitYield);
+  lua_setfield(L, LUA_REGISTRYINDEX, "lunet_exit_yield");
   const luaL_Reg fns[] = {
       {"say", say},      {"print", ngxPrint},    {"flush", flush}, {"eof", eof},
       {"exit", ngxExit}, {"redirect", redirect}, {"exec", exec},   {"send_headers", sendHeaders},

@@ -1,6 +1,7 @@
 // ngx.req.*: method, URI and args, headers, body, raw header, times.
 #include <cstring>
 
+#include "core/time.h"
 #include "http/connection.h"
 #include "lua/api.h"
 #include "lua/args.h"
@@ -165,36 +166,18 @@ void refreshHeadersIn(http::Request& r) {
   in.range = in.list.find("Range");
 }
 
-int setHeaderImpl(lua_State* L, int valueIdx) {
-  http::Request& r = req(L, kWritePhases);
-  size_t nlen = 0;
-  const char* name = luaL_checklstring(L, 1, &nlen);
-  std::string_view n = http::escapeHeaderName(r.arena, r.arena.dup({name, nlen}));
-  r.headersIn.list.remove(n);
-  int vt = valueIdx > 0 ? lua_type(L, valueIdx) : LUA_TNIL;
-  if (vt == LUA_TSTRING || vt == LUA_TNUMBER) {
-    size_t vl = 0;
-    const char* v = lua_tolstring(L, valueIdx, &vl);
-    r.headersIn.list.add(r.arena, n, http::escapeHeaderValue(r.arena, r.arena.dup({v, vl})));
-  } else if (vt == LUA_TTABLE) {
-    int cnt = static_cast<int>(lua_objlen(L, valueIdx));
-    for (int i = 1; i <= cnt; i++) {
-      lua_rawgeti(L, valueIdx, i);
-      size_t vl = 0;
-      const char* v = lua_tolstring(L, -1, &vl);
-      if (v != nullptr) {
-        r.headersIn.list.add(r.arena, n, http::escapeHeaderValue(r.arena, r.arena.dup({v, vl})));
-      }
-      lua_pop(L, 1);
-    }
-  } else if (vt != LUA_TNIL) {
-    return luaL_error(L,
-                      "bad argument #2 to 'set_header' (string, number, table or nil "
-                      "expected, got %s)",
-                      luaL_typename(L, valueIdx));
+}  // namespace
+
+void setRequestHeader(http::Request& r, std::string_view name, const std::string_view* values,
+                      size_t n) noexcept {
+  // CR/LF (and in names ':' and space) escaped as lua-nginx-module does
+  std::string_view nm = http::escapeHeaderName(r.arena, r.arena.dup(name));
+  r.headersIn.list.remove(nm);
+  for (size_t i = 0; i < n; i++) {
+    r.headersIn.list.add(r.arena, nm, http::escapeHeaderValue(r.arena, r.arena.dup(values[i])));
   }
   refreshHeadersIn(r);
-  if (http::ieq(n, "Host") && r.headersIn.host != nullptr) {
+  if (http::ieq(nm, "Host") && r.headersIn.host != nullptr) {
     std::string_view h = r.headersIn.host->value;
     size_t colon = h.find(':');
     if (colon != std::string_view::npos) h = h.substr(0, colon);
@@ -202,7 +185,7 @@ int setHeaderImpl(lua_State* L, int valueIdx) {
     for (size_t i = 0; i < h.size(); i++) p[i] = (h[i] >= 'A' && h[i] <= 'Z') ? h[i] + 32 : h[i];
     r.headersIn.server = {p, h.size()};
   }
-  if (http::ieq(n, "Content-Length")) {
+  if (http::ieq(nm, "Content-Length")) {
     r.headersIn.contentLengthN = -1;
     if (r.headersIn.contentLength != nullptr) {
       int64_t v = 0;
@@ -212,6 +195,39 @@ int setHeaderImpl(lua_State* L, int valueIdx) {
       r.headersIn.contentLengthN = v;
     }
   }
+}
+
+namespace {
+
+int setHeaderImpl(lua_State* L, int valueIdx) {
+  http::Request& r = req(L, kWritePhases);
+  size_t nlen = 0;
+  const char* name = luaL_checklstring(L, 1, &nlen);
+  int vt = valueIdx > 0 ? lua_type(L, valueIdx) : LUA_TNIL;
+  std::string_view* values = nullptr;
+  size_t n = 0;
+  if (vt == LUA_TSTRING || vt == LUA_TNUMBER) {
+    size_t vl = 0;
+    const char* v = lua_tolstring(L, valueIdx, &vl);
+    values = r.arena.array<std::string_view>(1);
+    values[n++] = {v, vl};
+  } else if (vt == LUA_TTABLE) {
+    int cnt = static_cast<int>(lua_objlen(L, valueIdx));
+    values = r.arena.array<std::string_view>(static_cast<size_t>(cnt) + 1);
+    for (int i = 1; i <= cnt; i++) {
+      lua_rawgeti(L, valueIdx, i);
+      size_t vl = 0;
+      const char* v = lua_tolstring(L, -1, &vl);
+      if (v != nullptr) values[n++] = r.arena.dup({v, vl});
+      lua_pop(L, 1);
+    }
+  } else if (vt != LUA_TNIL) {
+    return luaL_error(L,
+                      "bad argument #2 to 'set_header' (string, number, table or nil "
+                      "expected, got %s)",
+                      luaL_typename(L, valueIdx));
+  }
+  setRequestHeader(r, {name, nlen}, values, n);
   return 0;
 }
 
@@ -374,17 +390,159 @@ int isInternal(lua_State* L) {
 
 // ---- FFI (lua/resty/core/request.lua) ----
 
-struct FfiTableElt {
-  const char* key;
-  size_t keyLen;
-  const char* value;
-  size_t valueLen;
+struct FfiStr {
+  const char* data;
+  size_t len;
 };
 
-extern "C" int lunet_ffi_req_get_headers_count(int max, int* truncated, const char** err) noexcept {
-  RequestCtx* ctx = nullptr;
-  int rc = ffiCheck(kReadPhases, &ctx, err);
-  if (rc != kFfiOk) return rc;
+struct FfiTableElt {
+  FfiStr key;
+  FfiStr value;
+};
+
+namespace {
+
+int ngxMethodId(const http::Request& r) noexcept {
+  switch (r.method) {
+    case http::kGet:
+      return 2;
+    case http::kHead:
+      return 4;
+    case http::kPost:
+      return 8;
+    case http::kPut:
+      return 16;
+    case http::kDelete:
+      return 32;
+    case http::kOptions:
+      return 512;
+    case http::kPatch:
+      return 16384;
+    case http::kTrace:
+      return 32768;
+    default:
+      for (const MethodName& mn : kMethods) {
+        if (r.methodName == mn.name) return mn.ngxConst;
+      }
+      return 0;
+  }
+}
+
+// The arguments of a query string as pushDecodedArgs sees them: fn(key,
+// value, hasValue) for each, until fn returns false.
+template <typename Fn>
+void forEachArg(std::string_view q, Fn&& fn) noexcept {
+  size_t i = 0;
+  while (i < q.size()) {
+    size_t amp = q.find('&', i);
+    if (amp == std::string_view::npos) amp = q.size();
+    std::string_view part = q.substr(i, amp - i);
+    i = amp + 1;
+    if (part.empty()) continue;
+    size_t eq = part.find('=');
+    std::string_view k = eq == std::string_view::npos ? part : part.substr(0, eq);
+    if (k.empty()) continue;
+    std::string_view v = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+    if (!fn(k, v, eq != std::string_view::npos)) return;
+  }
+}
+
+}  // namespace
+
+extern "C" int lunet_ffi_req_get_method(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  return ngxMethodId(*ctx->r);
+}
+
+extern "C" int lunet_ffi_req_get_method_name(void* r, const char** name, size_t* len) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  *name = ctx->r->methodName.data();
+  *len = ctx->r->methodName.size();
+  return kFfiOk;
+}
+
+extern "C" int lunet_ffi_req_set_method(void* r, int method) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  for (const MethodName& mn : kMethods) {
+    if (mn.ngxConst != method) continue;
+    ctx->r->method = mn.bit;
+    ctx->r->methodName = mn.name;
+    return kFfiOk;
+  }
+  return kFfiDeclined;
+}
+
+extern "C" int lunet_ffi_req_is_internal(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  return ctx->r->internal ? 1 : 0;
+}
+
+extern "C" double lunet_ffi_req_start_time(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  // the fake request of init_worker/timers starts now
+  int64_t ms = ctx != nullptr ? ctx->r->startMsec : static_cast<int64_t>(core::nowMsec());
+  return static_cast<double>(ms) / 1000.0;
+}
+
+// max < 0: the default (100); 0: no limit.
+extern "C" int lunet_ffi_req_get_uri_args_count(void* r, int max, int* truncated) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  if (max < 0) max = 100;
+  int n = 0;
+  *truncated = 0;
+  forEachArg(ctx->r->args, [&](std::string_view, std::string_view, bool) {
+    if (max > 0 && n >= max) {
+      *truncated = 1;
+      return false;
+    }
+    n++;
+    return true;
+  });
+  return n;
+}
+
+extern "C" size_t lunet_ffi_req_get_querystring_len(void* r) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  return ctx != nullptr ? ctx->r->args.size() : 0;
+}
+
+// Decodes the first `count` arguments into buf (querystring_len bytes) and
+// out[]. Returns how many were filled.
+extern "C" int lunet_ffi_req_get_uri_args(void* r, char* buf, FfiTableElt* out,
+                                          int count) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  int n = 0;
+  char* p = buf;
+  forEachArg(ctx->r->args, [&](std::string_view k, std::string_view v, bool hasValue) {
+    if (n >= count) return false;
+    FfiTableElt& e = out[n++];
+    e.key.data = p;
+    e.key.len = unescapeUriTo(p, k, true);
+    p += e.key.len;
+    if (!hasValue) {  // the boolean true of an argument without '='
+      e.value.data = nullptr;
+      e.value.len = 0;
+      return true;
+    }
+    e.value.data = p;
+    e.value.len = unescapeUriTo(p, v, true);
+    p += e.value.len;
+    return true;
+  });
+  return n;
+}
+
+// max < 0: the default (100); 0: no limit.
+extern "C" int lunet_ffi_req_get_headers_count(void* r, int max, int* truncated) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  if (max < 0) max = 100;
   int n = 0;
   *truncated = 0;
   for (const http::Header& h : ctx->r->headersIn.list.all()) {
@@ -398,32 +556,54 @@ extern "C" int lunet_ffi_req_get_headers_count(int max, int* truncated, const ch
   return n;
 }
 
-extern "C" int lunet_ffi_req_get_headers(FfiTableElt* out, int count, int raw,
-                                         const char** err) noexcept {
-  RequestCtx* ctx = nullptr;
-  int rc = ffiCheck(kReadPhases, &ctx, err);
-  if (rc != kFfiOk) return rc;
-  http::Request& r = *ctx->r;
+extern "C" int lunet_ffi_req_get_headers(void* r, FfiTableElt* out, int count, int raw) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) return kFfiBadContext;
+  http::Request& req = *ctx->r;
   int i = 0;
-  for (const http::Header& h : r.headersIn.list.all()) {
+  for (const http::Header& h : req.headersIn.list.all()) {
     if (h.hash == 0) continue;
     if (i >= count) break;
     FfiTableElt& e = out[i++];
     if (raw) {
-      e.key = h.name.data();
+      e.key.data = h.name.data();
     } else {
-      char* p = static_cast<char*>(r.arena.alloc(h.name.size(), 1));
+      char* p = static_cast<char*>(req.arena.alloc(h.name.size(), 1));
       for (size_t j = 0; j < h.name.size(); j++) {
         char c = h.name[j];
         p[j] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
       }
-      e.key = p;
+      e.key.data = p;
     }
-    e.keyLen = h.name.size();
-    e.value = h.value.data();
-    e.valueLen = h.value.size();
+    e.key.len = h.name.size();
+    e.value.data = h.value.data();
+    e.value.len = h.value.size();
   }
   return i;
+}
+
+// ngx.req.set_header / clear_header: value (or mvals[0..mlen) when value is
+// null and mlen > 0); neither: the header is removed.
+extern "C" int lunet_ffi_req_set_header(void* r, const char* name, size_t nlen, const char* value,
+                                        size_t vlen, const FfiStr* mvals, size_t mlen,
+                                        const char** err) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) {
+    *err = "API disabled in the current context";
+    return kFfiBadContext;
+  }
+  http::Request& req = *ctx->r;
+  std::string_view* values = nullptr;
+  size_t n = 0;
+  if (value != nullptr) {
+    values = req.arena.array<std::string_view>(1);
+    values[n++] = {value, vlen};
+  } else if (mlen > 0) {
+    values = req.arena.array<std::string_view>(mlen);
+    for (size_t i = 0; i < mlen; i++) values[n++] = {mvals[i].data, mvals[i].len};
+  }
+  setRequestHeader(req, {name, nlen}, values, n);
+  return kFfiOk;
 }
 
 void injectRequestApi(lua_State* L) {

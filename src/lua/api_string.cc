@@ -17,14 +17,27 @@ namespace {
 constexpr char kHex[] = "0123456789ABCDEF";
 constexpr char kHexLower[] = "0123456789abcdef";
 
-bool unreserved(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
+// Which bytes ngx.escape_uri escapes for each type (0 URI, 1 ARGS, 2 URI
+// component, 3 HTML, 4 REFRESH, 5 MEMCACHED, 6 MAIL_AUTH): one bit per byte,
+// as nginx 1.22 + lua-nginx-module answer it (measured byte by byte).
+constexpr uint32_t kEscape[7][8] = {
+    {0xffffffff, 0x80000029, 0x00000000, 0x80000000, 0xffffffff, 0xffffffff, 0xffffffff,
+     0xffffffff},
+    {0xffffffff, 0x80000829, 0x00000000, 0x80000000, 0xffffffff, 0xffffffff, 0xffffffff,
+     0xffffffff},
+    {0xffffffff, 0xfc00987d, 0x78000001, 0xb8000001, 0xffffffff, 0xffffffff, 0xffffffff,
+     0xffffffff},
+    {0xffffffff, 0x000000ad, 0x00000000, 0x80000000, 0xffffffff, 0xffffffff, 0xffffffff,
+     0xffffffff},
+    {0xffffffff, 0x00000085, 0x00000000, 0x80000000, 0xffffffff, 0xffffffff, 0xffffffff,
+     0xffffffff},
+    {0xffffffff, 0x00000021, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+     0x00000000},
+    {0xffffffff, 0x00000021, 0x00000000, 0x00000000, 0x00000000, 0x00000000, 0x00000000,
+     0x00000000},
+};
 
-bool uriEscaped(unsigned char c) {
-  return c <= 0x20 || c >= 0x7f || c == '#' || c == '%' || c == '?' || c == '"';
-}
+inline bool escaped(int type, unsigned char c) { return (kEscape[type][c >> 5] >> (c & 31)) & 1; }
 
 int hexVal(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -306,7 +319,7 @@ bool pushArg(lua_State* L, std::string_view key, int vidx) {
 void escapeUri(luaL_Buffer* b, std::string_view s, bool component) {
   for (char ch : s) {
     auto c = static_cast<unsigned char>(ch);
-    bool esc = component ? !unreserved(c) : uriEscaped(c);
+    bool esc = escaped(component ? 2 : 0, c);
     if (!esc) {
       luaL_addchar(b, ch);
       continue;
@@ -431,6 +444,167 @@ void encodeArgs(lua_State* L, int idx) {
   }
   luaL_pushresult(&b);
   lua_remove(L, parts);
+}
+
+size_t unescapeUriTo(char* dst, std::string_view s, bool plusAsSpace) noexcept {
+  char* d = dst;
+  for (size_t i = 0; i < s.size(); i++) {
+    char c = s[i];
+    if (c == '%' && i + 2 < s.size()) {
+      int h = hexVal(s[i + 1]), l = hexVal(s[i + 2]);
+      if (h >= 0 && l >= 0) {
+        *d++ = static_cast<char>(h * 16 + l);
+        i += 2;
+        continue;
+      }
+    }
+    *d++ = (c == '+' && plusAsSpace) ? ' ' : c;
+  }
+  return static_cast<size_t>(d - dst);
+}
+
+namespace {
+
+// One digest context per process, reused: EVP_Digest would allocate one
+// (and look the algorithm up) on every call.
+bool digestInto(const char* name, const char* s, size_t len, unsigned char* out) noexcept {
+  static EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  static EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  static EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
+  const EVP_MD* md = name[0] == 'M' ? md5 : sha1;
+  return ctx != nullptr && md != nullptr && EVP_DigestInit_ex(ctx, md, nullptr) == 1 &&
+         EVP_DigestUpdate(ctx, s, len) == 1 && EVP_DigestFinal_ex(ctx, out, nullptr) == 1;
+}
+
+uint32_t crc32Of(const char* s, size_t len) noexcept {
+  uint32_t c = 0xffffffffu;
+  for (size_t i = 0; i < len; i++) {
+    c = crc32Table[(c ^ static_cast<unsigned char>(s[i])) & 0xff] ^ (c >> 8);
+  }
+  return c ^ 0xffffffffu;
+}
+
+// Decodes base64 as nginx does: stops at the first '='; any other byte
+// outside the alphabet fails, unless `mime` (then it is skipped, as MIME
+// line breaks are). Returns false on invalid input.
+bool decodeB64(const char* s, size_t len, char* dst, size_t* dlen, bool mime) noexcept {
+  uint32_t acc = 0;
+  int bits = 0;
+  size_t n = 0, used = 0;
+  char* d = dst;
+  for (; n < len; n++) {
+    auto c = static_cast<unsigned char>(s[n]);
+    if (c == '=') break;
+    int v = b64Val(c);
+    if (v < 0) {
+      if (mime) continue;
+      return false;
+    }
+    used++;
+    acc = (acc << 6) | static_cast<uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      *d++ = static_cast<char>((acc >> bits) & 0xff);
+    }
+  }
+  if (used % 4 == 1) return false;
+  *dlen = static_cast<size_t>(d - dst);
+  return true;
+}
+
+}  // namespace
+
+// ---- FFI (lua/resty/core/uri.lua, hash.lua, base64.lua) ----
+
+extern "C" size_t lunet_ffi_uri_escaped_length(const char* src, size_t len, int type) noexcept {
+  if (type < 0 || type > 6) type = 2;
+  size_t n = len;
+  for (size_t i = 0; i < len; i++) {
+    if (escaped(type, static_cast<unsigned char>(src[i]))) n += 2;
+  }
+  return n;
+}
+
+extern "C" void lunet_ffi_escape_uri(const char* src, size_t len, char* dst, int type) noexcept {
+  if (type < 0 || type > 6) type = 2;
+  for (size_t i = 0; i < len; i++) {
+    auto c = static_cast<unsigned char>(src[i]);
+    if (!escaped(type, c)) {
+      *dst++ = static_cast<char>(c);
+      continue;
+    }
+    *dst++ = '%';
+    *dst++ = kHex[c >> 4];
+    *dst++ = kHex[c & 15];
+  }
+}
+
+extern "C" size_t lunet_ffi_unescape_uri(const char* src, size_t len, char* dst) noexcept {
+  return unescapeUriTo(dst, {src, len}, true);
+}
+
+// dst: 32 bytes (hex) / 16 (binary) / 20 (SHA-1). Return 1, or 0 if the
+// digest failed.
+extern "C" int lunet_ffi_md5(const char* src, size_t len, char* dst) noexcept {
+  unsigned char out[16];
+  if (!digestInto("MD5", src, len, out)) return 0;
+  for (int i = 0; i < 16; i++) {
+    dst[2 * i] = kHexLower[out[i] >> 4];
+    dst[2 * i + 1] = kHexLower[out[i] & 15];
+  }
+  return 1;
+}
+
+extern "C" int lunet_ffi_md5_bin(const char* src, size_t len, unsigned char* dst) noexcept {
+  return digestInto("MD5", src, len, dst) ? 1 : 0;
+}
+
+extern "C" int lunet_ffi_sha1_bin(const char* src, size_t len, unsigned char* dst) noexcept {
+  return digestInto("SHA1", src, len, dst) ? 1 : 0;
+}
+
+// crc32_short and crc32_long differ in nginx only in speed for their sizes.
+extern "C" unsigned int lunet_ffi_crc32(const char* src, size_t len) noexcept {
+  return crc32Of(src, len);
+}
+
+extern "C" size_t lunet_ffi_encode_base64(const char* src, size_t len, char* dst,
+                                          int noPadding) noexcept {
+  auto* p = reinterpret_cast<const unsigned char*>(src);
+  char* d = dst;
+  size_t i = 0;
+  for (; i + 2 < len; i += 3) {
+    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
+    *d++ = kB64[(v >> 18) & 63];
+    *d++ = kB64[(v >> 12) & 63];
+    *d++ = kB64[(v >> 6) & 63];
+    *d++ = kB64[v & 63];
+  }
+  if (i < len) {
+    uint32_t v = uint32_t{p[i]} << 16;
+    if (i + 1 < len) v |= uint32_t{p[i + 1]} << 8;
+    *d++ = kB64[(v >> 18) & 63];
+    *d++ = kB64[(v >> 12) & 63];
+    if (i + 1 < len) {
+      *d++ = kB64[(v >> 6) & 63];
+    } else if (noPadding == 0) {
+      *d++ = '=';
+    }
+    if (noPadding == 0) *d++ = '=';
+  }
+  return static_cast<size_t>(d - dst);
+}
+
+// Return 1 with *dlen set, 0 for invalid input.
+extern "C" int lunet_ffi_decode_base64(const char* src, size_t len, char* dst,
+                                       size_t* dlen) noexcept {
+  return decodeB64(src, len, dst, dlen, false) ? 1 : 0;
+}
+
+extern "C" int lunet_ffi_decode_base64mime(const char* src, size_t len, char* dst,
+                                           size_t* dlen) noexcept {
+  return decodeB64(src, len, dst, dlen, true) ? 1 : 0;
 }
 
 void injectStringApi(lua_State* L) {

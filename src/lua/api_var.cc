@@ -97,30 +97,44 @@ int varNewIndex(lua_State* L) {
 
 // ---- FFI (lua/resty/core/var.lua) ----
 
-extern "C" int lunet_ffi_var_get(const char* name, size_t len, const char** value, size_t* vlen,
-                                 const char** err) noexcept {
-  RequestCtx* ctx = nullptr;
-  int rc = ffiCheck(kRequestPhases, &ctx, err);
-  if (rc != kFfiOk) return rc;
-  http::Request& r = *ctx->r;
-  http::VarValue v = http::getVariable(r, lowerName(r, name, len));
+// ngx.var.NAME (name != null) or ngx.var[capture]. kFfiDeclined: not found.
+extern "C" int lunet_ffi_var_get(void* r, const char* name, size_t len, int capture,
+                                 const char** value, size_t* vlen, const char** err) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) {
+    *err = "API disabled in the current context";
+    return kFfiBadContext;
+  }
+  http::Request& req = *ctx->r;
+  if (name == nullptr) {
+    if (capture < 0 || req.captures == nullptr || capture >= req.ncaptures) return kFfiDeclined;
+    int from = req.captures[2 * capture], to = req.captures[2 * capture + 1];
+    if (from < 0 || to < from) return kFfiDeclined;
+    *value = req.captureSubject.data() + from;
+    *vlen = static_cast<size_t>(to - from);
+    return kFfiOk;
+  }
+  http::VarValue v = http::getVariable(req, lowerName(req, name, len));
   if (v.notFound) return kFfiDeclined;
   *value = v.data.data();
   *vlen = v.data.size();
   return kFfiOk;
 }
 
-extern "C" int lunet_ffi_var_set(const char* name, size_t len, const char* value, size_t vlen,
-                                 int isNil, const char** err) noexcept {
-  RequestCtx* ctx = nullptr;
-  int rc = ffiCheck(kRequestPhases, &ctx, err);
-  if (rc != kFfiOk) return rc;
-  http::Request& r = *ctx->r;
-  std::string_view v = isNil ? std::string_view() : r.arena.dup({value, vlen});
-  std::string_view n = lowerName(r, name, len);
-  http::SetVarResult res = http::trySetVariable(r, n, v);
+// value == null: nil.
+extern "C" int lunet_ffi_var_set(void* r, const char* name, size_t len, const char* value,
+                                 size_t vlen, const char** err) noexcept {
+  RequestCtx* ctx = ffiRequest(r);
+  if (ctx == nullptr) {
+    *err = "API disabled in the current context";
+    return kFfiBadContext;
+  }
+  http::Request& req = *ctx->r;
+  std::string_view v = value == nullptr ? std::string_view() : req.arena.dup({value, vlen});
+  std::string_view n = lowerName(req, name, len);
+  http::SetVarResult res = http::trySetVariable(req, n, v);
   if (res == http::SetVarResult::kOk) return kFfiOk;
-  *err = varSetError(r, {name, len}, res);
+  *err = varSetError(req, {name, len}, res);
   return kFfiError;
 }
 

@@ -12,6 +12,8 @@ namespace lunet::lua {
 void escapeUri(luaL_Buffer* b, std::string_view s, bool component);
 // Decodes %XX (and '+' to ' ' when plusAsSpace); bad escapes kept as is.
 void unescapeUri(luaL_Buffer* b, std::string_view s, bool plusAsSpace);
+// Decodes into dst (room for s.size() bytes); returns the length.
+size_t unescapeUriTo(char* dst, std::string_view s, bool plusAsSpace) noexcept;
 // Pushes a table of the decoded arguments of `query` (at most max, 0: all).
 // Returns the number of arguments left out because of max.
 int pushDecodedArgs(lua_State* L, std::string_view query, int max);

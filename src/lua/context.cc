@@ -6,9 +6,13 @@ namespace lunet::lua {
 
 namespace {
 RunCtx gCurrent;
+// Only its address matters (see fakeRequest()).
+char gFakeRequest;
 }  // namespace
 
 RunCtx& current() { return gCurrent; }
+
+void* fakeRequest() noexcept { return &gFakeRequest; }
 
 const char* phaseName(uint32_t phase) {
   switch (phase) {
@@ -112,6 +116,22 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept {
   }
   *ctx = gCurrent.req;
   return kFfiOk;
+}
+
+extern "C" void* lunet_ffi_get_request() noexcept {
+  RequestCtx* req = gCurrent.req;
+  if (req != nullptr) {
+    // closed under the running handler (see holdHandlerRequest)
+    return http::requestFreed(*req->r) ? nullptr : req;
+  }
+  if ((gCurrent.phase & (kInitWorker | kExitWorker | kTimer)) != 0) return &gFakeRequest;
+  return nullptr;
+}
+
+// ngx.get_phase(): the bit number of the Phase (lua/resty/core/phase.lua maps
+// it to the name), -1 when no Lua phase runs.
+extern "C" int lunet_ffi_get_phase() noexcept {
+  return gCurrent.phase == kNone ? -1 : __builtin_ctz(gCurrent.phase);
 }
 
 RequestCtx* checkRequest(lua_State* L) {

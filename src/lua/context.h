@@ -84,4 +84,21 @@ inline constexpr int kFfiBadContext = -101;
 // or an error code with *err pointing at a static message.
 int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept;
 
+// ---- The request handle of the FFI API (lua-resty-core's get_request) ----
+//
+// resty.core.base.get_request() returns lunet_ffi_get_request(): the
+// RequestCtx of the running request phase; in the contexts where OpenResty
+// runs Lua with a fake request (init_worker, timers, exit_worker) the
+// address of a process-wide marker, so that per-request APIs answer
+// kFfiBadContext ("API disabled in the current context") there while
+// ngx.ctx still works; nullptr otherwise (init_by_lua, no Lua running), for
+// which the wrappers raise "no request found". Every lunet_ffi_* export that
+// needs the request takes this handle as its first argument and turns it
+// back with ffiRequest().
+void* fakeRequest() noexcept;
+// The RequestCtx behind a handle, or nullptr for the fake request.
+inline RequestCtx* ffiRequest(void* r) noexcept {
+  return r == fakeRequest() ? nullptr : static_cast<RequestCtx*>(r);
+}
+
 }  // namespace lunet::lua

@@ -2,6 +2,7 @@
 
 #include "http/core_module.h"
 #include "http/phases.h"
+#include "lua/api.h"
 #include "lua/context.h"
 #include "lua/module.h"
 #include "lua/phases.h"
@@ -18,9 +19,7 @@ void cleanup(void* p) {
   if (ctx->abortThread != nullptr && s != nullptr) s->release(ctx->abortThread);
   ctx->abortThread = nullptr;
   Vm* vm = currentVm();
-  if (ctx->ctxRef != LUA_NOREF && vm != nullptr) {
-    luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->ctxRef);
-  }
+  if (vm != nullptr) releaseCtxRef(vm->state(), &ctx->ctxRef);
   ctx->ctxRef = LUA_NOREF;
   if (ctx->envRef != LUA_NOREF && vm != nullptr) {
     luaL_unref(vm->state(), LUA_REGISTRYINDEX, ctx->envRef);

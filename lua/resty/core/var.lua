@@ -1,71 +1,82 @@
--- ngx.var.NAME through LuaJIT FFI (the C __index/__newindex stay as the
--- fallback for captures, ngx.var[N]).
+-- ngx.var.NAME and ngx.var[N] (regex captures), get and set, over FFI.
 local ffi = require "ffi"
 local base = require "resty.core.base"
 
 local C = ffi.C
-local ffi_string = ffi.string
+local ffi_new = ffi.new
+local ffi_str = ffi.string
 local type = type
 local error = error
 local tostring = tostring
+local setmetatable = setmetatable
+local get_request = base.get_request
+local new_tab = base.new_tab
 
 ffi.cdef [[
-int lunet_ffi_var_get(const char *name, size_t len, const char **value,
-                      size_t *vlen, const char **err);
-int lunet_ffi_var_set(const char *name, size_t len, const char *value,
-                      size_t vlen, int is_nil, const char **err);
+    int lunet_ffi_var_get(ngx_http_request_t *r, const char *name,
+        size_t len, int capture, const char **value, size_t *vlen,
+        const char **err);
+    int lunet_ffi_var_set(ngx_http_request_t *r, const char *name,
+        size_t len, const char *value, size_t vlen, const char **err);
 ]]
 
-local value_ptr = ffi.new("const char *[1]")
-local value_len = ffi.new("size_t[1]")
-local errmsg = ffi.new("const char *[1]")
-
-local FFI_OK = base.FFI_OK
-local FFI_DECLINED = base.FFI_DECLINED
-
-local mt = getmetatable(ngx.var)
-local c_index = mt.__index
-local c_newindex = mt.__newindex
+local value_ptr = ffi_new("const char *[1]")
+local value_len = ffi_new("size_t[1]")
+local errmsg = ffi_new("const char *[1]")
 
 local function var_get(self, name)
-    if type(name) ~= "string" then
-        return c_index(self, name)
+    local r = get_request()
+    if not r then
+        error("no request found")
     end
-    local rc = C.lunet_ffi_var_get(name, #name, value_ptr, value_len, errmsg)
-    if rc == FFI_OK then
-        return ffi_string(value_ptr[0], value_len[0])
+    local rc
+    if type(name) == "number" then
+        rc = C.lunet_ffi_var_get(r, nil, 0, name, value_ptr, value_len, errmsg)
+    else
+        if type(name) ~= "string" then
+            error("bad variable name", 2)
+        end
+        rc = C.lunet_ffi_var_get(r, name, #name, 0, value_ptr, value_len,
+                                 errmsg)
     end
-    if rc == FFI_DECLINED then
+    if rc == 0 then
+        return ffi_str(value_ptr[0], value_len[0])
+    end
+    if rc == -5 then -- FFI_DECLINED: not found
         return nil
     end
-    error(ffi_string(errmsg[0]), 2)
+    error(ffi_str(errmsg[0]), 2)
 end
 
 local function var_set(self, name, value)
+    local r = get_request()
+    if not r then
+        error("no request found")
+    end
     if type(name) ~= "string" then
-        return c_newindex(self, name, value)
+        error("bad variable name", 2)
     end
     local rc
     if value == nil then
-        rc = C.lunet_ffi_var_set(name, #name, nil, 0, 1, errmsg)
+        rc = C.lunet_ffi_var_set(r, name, #name, nil, 0, errmsg)
     else
-        local tv = type(value)
-        if tv ~= "string" then
-            if tv ~= "number" then
-                error("bad variable value type: " .. tv, 2)
-            end
+        if type(value) ~= "string" then
             value = tostring(value)
         end
-        rc = C.lunet_ffi_var_set(name, #name, value, #value, 0, errmsg)
+        rc = C.lunet_ffi_var_set(r, name, #name, value, #value, errmsg)
     end
-    if rc ~= FFI_OK then
-        error(ffi_string(errmsg[0]), 2)
+    if rc ~= 0 then
+        error(ffi_str(errmsg[0]), 2)
     end
 end
 
-mt.__index = var_get
-mt.__newindex = var_set
+do
+    local mt = new_tab(0, 2)
+    mt.__index = var_get
+    mt.__newindex = var_set
+    ngx.var = setmetatable(new_tab(0, 0), mt)
+end
 
 return {
-    version = base.version,
+    version = base.version
 }
