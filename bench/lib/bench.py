@@ -51,6 +51,27 @@ WORKLOADS = [
     ("timers", "10 000 ngx.timer.at(0, f) per request", "timers.conf", 1, "timers"),
     ("idle", "10 000 idle keep-alive connections", "hello.conf", 1, "idle"),
     ("close", 'return 200 "hello", Connection: close', "hello.conf", 1, "wrk"),
+    ("api", "API calls: ns per call in a Lua loop", "api.conf", 1, "api"),
+]
+# The "API calls" row family (bench/conf/api.conf): key, title. Issue #10's
+# table first, then other FFI-backed calls.
+API_CALLS = [
+    ("ngx.now", "ngx.now()"),
+    ("ngx.time", "ngx.time()"),
+    ("ngx.worker.id", "ngx.worker.id()"),
+    ("ngx.ctx", "ngx.ctx"),
+    ("ngx.req.get_method", "ngx.req.get_method()"),
+    ("ngx.header.read", 'ngx.header["X-A"] (read)'),
+    ("ngx.status", "ngx.status (read)"),
+    ("ngx.var.uri", "ngx.var.uri"),
+    ("ngx.header.write", 'ngx.header["X-B"] = "b"'),
+    ("ngx.var.write", 'ngx.var.bench = "x"'),
+    ("ngx.req.get_headers", "ngx.req.get_headers()"),
+    ("ngx.req.get_uri_args", "ngx.req.get_uri_args()"),
+    ("ngx.escape_uri", 'ngx.escape_uri("a b/c")'),
+    ("ngx.md5", 'ngx.md5("hello")'),
+    ("ngx.encode_base64", 'ngx.encode_base64("hello")'),
+    ("ngx.get_phase", "ngx.get_phase()"),
 ]
 WORKLOAD_NAMES = [w[0] for w in WORKLOADS]
 STATIC_FILE = "4k.bin"
@@ -65,6 +86,10 @@ def expect(name, status, body, static_body):
         "lua": b"hello\n", "timers": b"%d\n" % TIMERS_PER_REQUEST,
         "static": static_body,
     }.get(name)
+    if name == "api":
+        if not re.fullmatch(rb"[\d.]+\n", body):
+            return "probe: expected ns per call, got %r" % body[:120]
+        return None
     if name == "shdict":
         if not re.fullmatch(rb"\d+\n", body):
             return "probe: expected a counter, got %r" % body[:120]
@@ -618,6 +643,103 @@ def run_workload(wl, a, sides, tmp):
     return row
 
 
+def api_path(key, n):
+    return "/?api=%s&n=%d&a=1&b=2" % (key, n)
+
+
+def run_api_workload(wl, a, sides, tmp):
+    """The "API calls" family: one row per API (ns per call, lower is better)."""
+    name, title, template, workers, kind = wl
+    srv_cpus, _, pin_note = cpu_plan(workers)
+    if a.no_pin:
+        srv_cpus, pin_note = [], "pinning disabled"
+    loop = 200000 if a.quick else 1000000
+    log("== %s: %s (%d calls per request; %s)" % (name, title, loop, pin_note))
+    rows = [{"workload": "api:" + key, "title": "API " + t, "workers": workers,
+             "pinning": pin_note, "metric": "ns/call", "better": "lower"}
+            for key, t in API_CALLS]
+    servers = {}
+    try:
+        for side in sides:
+            key = side["key"]
+            port = free_port()
+            prefix = os.path.join(tmp, "%s-%s" % (key, name))
+            srv = Server(side["label"], side["binary"], prefix,
+                         render(template, side["load_modules"], port, workers, 0), srv_cpus)
+            err = None
+            if not os.path.exists(side["binary"]):
+                err = "binary not found: " + side["binary"]
+            err = err or srv.test_config()
+            if not err:
+                LIVE_SERVERS.append(srv)
+                err = srv.start(port)
+            if not err:
+                srv.wait_workers(workers)
+                try:
+                    status, body = http_get(port, api_path("ngx.now", 10))
+                    err = expect(name, status, body, b"")
+                except OSError as e:
+                    err = "probe: %s" % e
+            for row in rows:
+                row[key] = {"status": "ok", "rounds": []} if not err else {
+                    "status": "n/a", "reason": err}
+            if err:
+                srv.stop()
+                continue
+            servers[key] = (srv, port)
+
+        def call(key, api, n):
+            srv, port = servers[key]
+            status, body = http_get(port, api_path(api, n), timeout=30)
+            if status != 200 or not re.fullmatch(rb"[\d.]+\n", body):
+                raise OSError("status %s, body %r; error.log: %s" % (
+                    status, body[:80], srv.tail_log("error.log")))
+            return float(body)
+
+        for (api, _), row in zip(API_CALLS, rows):
+            for side in sides:  # warm-up (not recorded)
+                if side["key"] in servers and row[side["key"]]["status"] == "ok":
+                    try:
+                        call(side["key"], api, loop // 10)
+                    except OSError as e:
+                        row[side["key"]].update(status="n/a", reason="warm-up: %s" % e)
+        for rnd in range(a.rounds):
+            for (api, _), row in zip(API_CALLS, rows):
+                for side in sides:  # A B A B ...
+                    key = side["key"]
+                    if key not in servers or row[key]["status"] != "ok":
+                        continue
+                    try:
+                        row[key]["rounds"].append({"value": call(key, api, loop)})
+                    except OSError as e:
+                        row[key].update(status="n/a", reason="round %d: %s" % (rnd + 1, e))
+            log("   round %d %s" % (rnd + 1, "  ".join(
+                "%s %s" % (api, "/".join("%.1f" % row[s["key"]]["rounds"][-1]["value"]
+                                         if row[s["key"]].get("rounds") else "-"
+                                         for s in sides))
+                for (api, _), row in zip(API_CALLS, rows))))
+    finally:
+        for srv, _ in servers.values():
+            srv.stop()
+        LIVE_SERVERS.clear()
+
+    for row in rows:
+        for side in sides:
+            res = row[side["key"]]
+            if res["status"] != "ok":
+                continue
+            if not res["rounds"]:
+                res.update(status="n/a", reason="no rounds")
+                continue
+            vals = [r["value"] for r in res["rounds"]]
+            res["value"] = statistics.median(vals)
+            res["spread"] = (max(vals) - min(vals)) / res["value"] if res["value"] else 0.0
+        l, n = row.get("lunet", {}), row.get("nginx", {})
+        if l.get("status") == "ok" and n.get("status") == "ok" and n["value"] > 0:
+            row["ratio"] = l["value"] / n["value"]
+    return rows
+
+
 def start_and_probe(srv, port, name, workers, static_body):
     err = srv.start(port)
     if err:
@@ -876,7 +998,11 @@ def main():
     os.chmod(tmp, 0o755)  # workers may run as nobody: static files must be readable
     try:
         for wl in WORKLOADS:
-            if wl[0] in only:
+            if wl[0] not in only:
+                continue
+            if wl[4] == "api":
+                data["rows"].extend(run_api_workload(wl, a, sides, tmp))
+            else:
                 data["rows"].append(run_workload(wl, a, sides, tmp))
     except KeyboardInterrupt:
         log("interrupted")
@@ -896,7 +1022,7 @@ def main():
     print("Lunet vs nginx + lua-nginx-module, %s; %s, nproc %s; %s" % (
         data["date"], m["cpu_model"], m["nproc"], data["pinning"]))
     print("median of %d alternating rounds x %ds; ratio = %s/%s (>1 better for req/s, "
-          "timers/s; <1 better for bytes/conn and CPU/op)" % (
+          "timers/s; <1 better for bytes/conn, ns/call and CPU/op)" % (
               a.rounds, a.duration, sides[0]["label"], sides[1]["label"]))
     print(text_table(data))
     print("\nwritten: %s, %s (%.0fs)" % (os.path.join(a.out, base + ".json"),

@@ -10,8 +10,6 @@ namespace lunet::core {
 namespace {
 
 struct TimeCache {
-  uint64_t msec = 0;
-  time_t sec = -1;
   char errlog[32] = {};
   size_t errlogLen = 0;
   char http[40] = {};
@@ -50,29 +48,26 @@ void refreshStrings(time_t sec) {
 }
 
 void ensure() {
-  if (gCache.sec == -1) updateTime();
+  if (detail::gClock.sec == -1) updateTime();
 }
 
 }  // namespace
 
+namespace detail {
+Clock gClock;
+}  // namespace detail
+
 void updateTime() {
   struct timeval tv;
   gettimeofday(&tv, nullptr);
-  gCache.msec = static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
-  if (tv.tv_sec != gCache.sec) {
-    gCache.sec = tv.tv_sec;
+  detail::gClock.msec =
+      static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+  if (tv.tv_sec != detail::gClock.sec) {
+    detail::gClock.sec = tv.tv_sec;
     refreshStrings(tv.tv_sec);
   }
 }
 
-uint64_t nowMsec() {
-  ensure();
-  return gCache.msec;
-}
-time_t nowSec() {
-  ensure();
-  return gCache.sec;
-}
 std::string_view cachedErrorLogTime() {
   ensure();
   return {gCache.errlog, gCache.errlogLen};

@@ -11,10 +11,25 @@ namespace lunet::core {
 // Refreshes the cache from the system clock.
 void updateTime();
 
+namespace detail {
+struct Clock {
+  uint64_t msec = 0;
+  time_t sec = -1;  // -1: never updated
+};
+// Inline readers below: ngx.now() through FFI is one call, not two.
+extern Clock gClock;
+}  // namespace detail
+
 // Milliseconds since the epoch, as of the last updateTime().
-uint64_t nowMsec();
+inline uint64_t nowMsec() {
+  if (detail::gClock.sec == -1) updateTime();
+  return detail::gClock.msec;
+}
 // Seconds since the epoch.
-time_t nowSec();
+inline time_t nowSec() {
+  if (detail::gClock.sec == -1) updateTime();
+  return detail::gClock.sec;
+}
 
 // Formatted forms of the cached time (valid until the next updateTime()).
 std::string_view cachedErrorLogTime();  // 2026/11/22 11:27:41 (local)

@@ -110,7 +110,7 @@ int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1); }
 // ---- FFI (lua/ngx/errlog.lua) ----
 
 // ngx.errlog.raw_log(level, msg): msg as is, without the "[lua] FILE:LINE:"
-// prefix; r (lunet_ffi_get_request) may be null. kFfiError: bad level.
+// prefix; r (resty.core.base.get_request) may be null. kFfiError: bad level.
 extern "C" int lunet_ffi_raw_log(void* r, int level, const char* s, size_t len) noexcept {
   if (level < 0 || level > 8) return kFfiError;
   RequestCtx* ctx = r != nullptr ? ffiRequest(r) : nullptr;

@@ -402,31 +402,17 @@ struct FfiTableElt {
 
 namespace {
 
-int ngxMethodId(const http::Request& r) noexcept {
-  switch (r.method) {
-    case http::kGet:
-      return 2;
-    case http::kHead:
-      return 4;
-    case http::kPost:
-      return 8;
-    case http::kPut:
-      return 16;
-    case http::kDelete:
-      return 32;
-    case http::kOptions:
-      return 512;
-    case http::kPatch:
-      return 16384;
-    case http::kTrace:
-      return 32768;
-    default:
-      for (const MethodName& mn : kMethods) {
-        if (r.methodName == mn.name) return mn.ngxConst;
-      }
-      return 0;
-  }
+// The bit number of the method when lua/resty/core/request.lua knows its
+// name by it (GET..TRACE: 1..8), else 0 (ask for the name).
+int methodBit(const http::Request& r) noexcept {
+  uint32_t m = r.method;
+  if (m == 0 || m > http::kTrace) return 0;
+  return __builtin_ctz(m);
 }
+static_assert(http::kGet == 1u << 1 && http::kHead == 1u << 2 && http::kPost == 1u << 3 &&
+                  http::kPut == 1u << 4 && http::kDelete == 1u << 5 && http::kOptions == 1u << 6 &&
+                  http::kPatch == 1u << 7 && http::kTrace == 1u << 8,
+              "the method names by bit in lua/resty/core/request.lua");
 
 // The arguments of a query string as pushDecodedArgs sees them: fn(key,
 // value, hasValue) for each, until fn returns false.
@@ -452,7 +438,7 @@ void forEachArg(std::string_view q, Fn&& fn) noexcept {
 extern "C" int lunet_ffi_req_get_method(void* r) noexcept {
   RequestCtx* ctx = ffiRequest(r);
   if (ctx == nullptr) return kFfiBadContext;
-  return ngxMethodId(*ctx->r);
+  return methodBit(*ctx->r);
 }
 
 extern "C" int lunet_ffi_req_get_method_name(void* r, const char** name, size_t* len) noexcept {
@@ -538,13 +524,16 @@ extern "C" int lunet_ffi_req_get_uri_args(void* r, char* buf, FfiTableElt* out,
   return n;
 }
 
-// max < 0: the default (100); 0: no limit.
-extern "C" int lunet_ffi_req_get_headers_count(void* r, int max, int* truncated) noexcept {
+// max < 0: the default (100); 0: no limit. *namesLen: the bytes of the
+// names counted (room for their lowercase forms).
+extern "C" int lunet_ffi_req_get_headers_count(void* r, int max, int* truncated,
+                                               size_t* namesLen) noexcept {
   RequestCtx* ctx = ffiRequest(r);
   if (ctx == nullptr) return kFfiBadContext;
   if (max < 0) max = 100;
   int n = 0;
   *truncated = 0;
+  *namesLen = 0;
   for (const http::Header& h : ctx->r->headersIn.list.all()) {
     if (h.hash == 0) continue;
     if (max > 0 && n >= max) {
@@ -552,11 +541,14 @@ extern "C" int lunet_ffi_req_get_headers_count(void* r, int max, int* truncated)
       break;
     }
     n++;
+    *namesLen += h.name.size();
   }
   return n;
 }
 
-extern "C" int lunet_ffi_req_get_headers(void* r, FfiTableElt* out, int count, int raw) noexcept {
+// Lowercase names (unless raw) go to lowbuf (namesLen bytes).
+extern "C" int lunet_ffi_req_get_headers(void* r, FfiTableElt* out, int count, int raw,
+                                         char* lowbuf) noexcept {
   RequestCtx* ctx = ffiRequest(r);
   if (ctx == nullptr) return kFfiBadContext;
   http::Request& req = *ctx->r;
@@ -568,12 +560,12 @@ extern "C" int lunet_ffi_req_get_headers(void* r, FfiTableElt* out, int count, i
     if (raw) {
       e.key.data = h.name.data();
     } else {
-      char* p = static_cast<char*>(req.arena.alloc(h.name.size(), 1));
       for (size_t j = 0; j < h.name.size(); j++) {
         char c = h.name[j];
-        p[j] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+        lowbuf[j] = (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
       }
-      e.key.data = p;
+      e.key.data = lowbuf;
+      lowbuf += h.name.size();
     }
     e.key.len = h.name.size();
     e.value.data = h.value.data();

@@ -114,7 +114,8 @@ extern "C" int lunet_ffi_var_get(void* r, const char* name, size_t len, int capt
     *vlen = static_cast<size_t>(to - from);
     return kFfiOk;
   }
-  http::VarValue v = http::getVariable(req, lowerName(req, name, len));
+  // (getVariable lowercases the name itself)
+  http::VarValue v = http::getVariable(req, {name, len});
   if (v.notFound) return kFfiDeclined;
   *value = v.data.data();
   *vlen = v.data.size();
@@ -130,9 +131,9 @@ extern "C" int lunet_ffi_var_set(void* r, const char* name, size_t len, const ch
     return kFfiBadContext;
   }
   http::Request& req = *ctx->r;
-  std::string_view v = value == nullptr ? std::string_view() : req.arena.dup({value, vlen});
-  std::string_view n = lowerName(req, name, len);
-  http::SetVarResult res = http::trySetVariable(req, n, v);
+  // trySetVariable lowercases the name and copies the value into the arena
+  std::string_view v = value == nullptr ? std::string_view() : std::string_view(value, vlen);
+  http::SetVarResult res = http::trySetVariable(req, {name, len}, v);
   if (res == http::SetVarResult::kOk) return kFfiOk;
   *err = varSetError(req, {name, len}, res);
   return kFfiError;

@@ -6,13 +6,13 @@ namespace lunet::lua {
 
 namespace {
 RunCtx gCurrent;
-// Only its address matters (see fakeRequest()).
-char gFakeRequest;
 }  // namespace
 
-RunCtx& current() { return gCurrent; }
+namespace detail {
+char gFakeRequest;
+}  // namespace detail
 
-void* fakeRequest() noexcept { return &gFakeRequest; }
+RunCtx& current() { return gCurrent; }
 
 const char* phaseName(uint32_t phase) {
   switch (phase) {
@@ -118,15 +118,10 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept {
   return kFfiOk;
 }
 
-extern "C" void* lunet_ffi_get_request() noexcept {
-  RequestCtx* req = gCurrent.req;
-  if (req != nullptr) {
-    // closed under the running handler (see holdHandlerRequest)
-    return http::requestFreed(*req->r) ? nullptr : req;
-  }
-  if ((gCurrent.phase & (kInitWorker | kExitWorker | kTimer)) != 0) return &gFakeRequest;
-  return nullptr;
-}
+// resty.core.base.get_request() reads the RunCtx itself (a load, not a call,
+// inside a trace); these give it the addresses.
+extern "C" const RunCtx* lunet_ffi_run_ctx() noexcept { return &gCurrent; }
+extern "C" void* lunet_ffi_fake_request() noexcept { return &detail::gFakeRequest; }
 
 // ngx.get_phase(): the bit number of the Phase (lua/resty/core/phase.lua maps
 // it to the name), -1 when no Lua phase runs.

@@ -7,6 +7,7 @@
 // coroutine running at a time), set by the phase entries and the scheduler.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <lua.hpp>
 
@@ -42,11 +43,14 @@ const char* phaseContextName(uint32_t phase);
 
 class RequestCtx;
 
-// What is running right now.
+// What is running right now. lua/resty/core/base.lua reads `phase` and
+// `req` through FFI (lunet_ffi_run_ctx): keep them first, in this order.
 struct RunCtx {
   uint32_t phase = kNone;
   RequestCtx* req = nullptr;  // null outside request phases (init, timer, ...)
 };
+static_assert(offsetof(RunCtx, phase) == 0 && offsetof(RunCtx, req) == sizeof(void*),
+              "lua/resty/core/base.lua's lunet_ffi_run_ctx_t");
 
 RunCtx& current();
 
@@ -86,8 +90,9 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept;
 
 // ---- The request handle of the FFI API (lua-resty-core's get_request) ----
 //
-// resty.core.base.get_request() returns lunet_ffi_get_request(): the
-// RequestCtx of the running request phase; in the contexts where OpenResty
+// resty.core.base.get_request() returns, from the RunCtx (read through
+// lunet_ffi_run_ctx): the RequestCtx of the running request phase (req);
+// with no req, in the contexts where OpenResty
 // runs Lua with a fake request (init_worker, timers, exit_worker) the
 // address of a process-wide marker, so that per-request APIs answer
 // kFfiBadContext ("API disabled in the current context") there while
@@ -95,7 +100,10 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept;
 // which the wrappers raise "no request found". Every lunet_ffi_* export that
 // needs the request takes this handle as its first argument and turns it
 // back with ffiRequest().
-void* fakeRequest() noexcept;
+namespace detail {
+extern char gFakeRequest;  // only its address matters
+}  // namespace detail
+inline void* fakeRequest() noexcept { return &detail::gFakeRequest; }
 // The RequestCtx behind a handle, or nullptr for the fake request.
 inline RequestCtx* ffiRequest(void* r) noexcept {
   return r == fakeRequest() ? nullptr : static_cast<RequestCtx*>(r);

@@ -8,8 +8,13 @@
 
 namespace lunet::process {
 
+namespace detail {
+extern int gWorkerId;
+}  // namespace detail
+
 // Worker slot number (0..N-1) of this process; -1 in master/agent/single.
-int workerId();
+// Inline: ngx.worker.id() through FFI is one call.
+inline int workerId() { return detail::gWorkerId; }
 // True once graceful shutdown has begun in this process (ngx.worker.exiting()).
 bool exiting();
 // PID of the master (or of this process in single mode).

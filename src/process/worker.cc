@@ -20,9 +20,13 @@ extern char** environ;
 
 namespace lunet::process {
 
+namespace detail {
+int gWorkerId = -1;
+}  // namespace detail
+
 namespace {
 
-int gWorkerId = -1;
+using detail::gWorkerId;
 bool gExiting = false;
 pid_t gMasterPid = 0;
 
@@ -173,7 +177,6 @@ void reopenAll(Cycle& cycle, uid_t owner) {
   }
 }
 
-int workerId() { return gWorkerId; }
 bool exiting() { return gExiting; }
 pid_t masterPid() { return gMasterPid; }
 void setMasterPid(pid_t p) { gMasterPid = p; }

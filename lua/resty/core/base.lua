@@ -82,7 +82,13 @@ ffi.cdef [[
         lunet_ffi_str_t  value;
     } lunet_ffi_table_elt_t;
 
-    ngx_http_request_t *lunet_ffi_get_request(void);
+    typedef struct {
+        uint32_t             phase;
+        ngx_http_request_t  *req;
+    } lunet_ffi_run_ctx_t;
+
+    const lunet_ffi_run_ctx_t *lunet_ffi_run_ctx(void);
+    ngx_http_request_t *lunet_ffi_fake_request(void);
 ]]
 
 if not ngx then
@@ -180,12 +186,22 @@ _M.FFI_DECLINED = -5
 -- The request of the running Lua code: nil in init_by_lua (and outside Lua
 -- phases); in init_worker, exit_worker and timers a handle on which the
 -- per-request APIs answer FFI_BAD_CONTEXT, as OpenResty's fake request.
+-- It reads what C++ keeps as the running context (src/lua/context.h), so in
+-- a trace it is two loads, not a call.
 do
-    local get_req = C.lunet_ffi_get_request
+    local band = require("bit").band
+    local run_ctx = C.lunet_ffi_run_ctx()
+    local fake = C.lunet_ffi_fake_request()
+    -- kInitWorker | kTimer | kExitWorker
+    local FAKE_REQUEST_PHASES = 0x2 + 0x200 + 0x800
+
     function _M.get_request()
-        local r = get_req()
+        local r = run_ctx.req
         if r ~= nil then
             return r
+        end
+        if band(run_ctx.phase, FAKE_REQUEST_PHASES) ~= 0 then
+            return fake
         end
     end
 end

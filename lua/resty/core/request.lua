@@ -36,9 +36,9 @@ ffi.cdef [[
     int lunet_ffi_req_get_uri_args(ngx_http_request_t *r, char *buf,
         lunet_ffi_table_elt_t *out, int count);
     int lunet_ffi_req_get_headers_count(ngx_http_request_t *r, int max,
-        int *truncated);
+        int *truncated, size_t *names_len);
     int lunet_ffi_req_get_headers(ngx_http_request_t *r,
-        lunet_ffi_table_elt_t *out, int count, int raw);
+        lunet_ffi_table_elt_t *out, int count, int raw, char *lowbuf);
     int lunet_ffi_req_set_header(ngx_http_request_t *r, const char *name,
         size_t nlen, const char *value, size_t vlen,
         const lunet_ffi_str_t *mvals, size_t mlen, const char **err);
@@ -64,22 +64,16 @@ function ngx.req.start_time()
 end
 
 do
+    -- by the bit number of Lunet's http::Method (src/http/request.h)
     local methods = {
-        [0x0002] = "GET",
-        [0x0004] = "HEAD",
-        [0x0008] = "POST",
-        [0x0010] = "PUT",
-        [0x0020] = "DELETE",
-        [0x0040] = "MKCOL",
-        [0x0080] = "COPY",
-        [0x0100] = "MOVE",
-        [0x0200] = "OPTIONS",
-        [0x0400] = "PROPFIND",
-        [0x0800] = "PROPPATCH",
-        [0x1000] = "LOCK",
-        [0x2000] = "UNLOCK",
-        [0x4000] = "PATCH",
-        [0x8000] = "TRACE",
+        [1] = "GET",
+        [2] = "HEAD",
+        [3] = "POST",
+        [4] = "PUT",
+        [5] = "DELETE",
+        [6] = "OPTIONS",
+        [7] = "PATCH",
+        [8] = "TRACE",
     }
     local namep = ffi_new("const char *[1]")
 
@@ -194,7 +188,9 @@ function ngx.req.get_headers(max_headers, raw)
         max_headers = -1
     end
     raw = raw and 1 or 0
-    local n = C.lunet_ffi_req_get_headers_count(r, max_headers, truncated)
+    local names_len = get_size_ptr()
+    local n = C.lunet_ffi_req_get_headers_count(r, max_headers, truncated,
+                                                names_len)
     if n == FFI_BAD_CONTEXT then
         error("API disabled in the current context", 2)
     end
@@ -205,8 +201,9 @@ function ngx.req.get_headers(max_headers, raw)
         end
         return headers
     end
-    local buf = ffi_cast(elt_ptr_type, get_string_buf(n * elt_size))
-    n = C.lunet_ffi_req_get_headers(r, buf, n, raw)
+    local raw_buf = get_string_buf(n * elt_size + tonumber(names_len[0]))
+    local buf = ffi_cast(elt_ptr_type, raw_buf)
+    n = C.lunet_ffi_req_get_headers(r, buf, n, raw, raw_buf + n * elt_size)
     local headers = new_tab(0, n)
     for i = 0, n - 1 do
         local h = buf[i]
