@@ -10,17 +10,14 @@
 namespace lunet::lua {
 
 void injectConstantsApi(lua_State* L);  // api_constants.cc: ngx.OK, HTTP_*, null, config
-void injectTimeApi(lua_State* L);       // api_time.cc
-void injectStringApi(lua_State* L);     // api_string.cc: escape, args, base64, hashes, sql
+void injectStringApi(lua_State* L);     // api_string.cc: encode/decode_args, hmac_sha1, sql
 void injectLogApi(lua_State* L);        // api_log.cc: ngx.log, print
-void injectWorkerApi(lua_State* L);     // api_worker.cc: ngx.worker.*, get_phase
 void injectSleepApi(lua_State* L);      // api_sleep.cc
 void injectOnAbortApi(lua_State* L);    // api_on_abort.cc: ngx.on_abort
-void injectRequestApi(lua_State* L);    // api_request.cc: ngx.req.*
-void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof, exit, ...
-void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.header, ngx.resp
-void injectVarApi(lua_State* L);        // api_var.cc: ngx.var
-void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.ctx, ngx.status, ngx.arg
+void injectRequestApi(lua_State* L);    // api_request.cc: ngx.req.* (not FFI)
+void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof, ...
+void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.resp
+void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.arg
 void injectShdictApi(lua_State* L);     // api_shdict.cc: ngx.shared, lunet.shdict
 void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
 

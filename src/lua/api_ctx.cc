@@ -1,5 +1,5 @@
-// The magic fields of the ngx table: ngx.ctx, ngx.status, ngx.headers_sent,
-// ngx.arg, ngx.is_subrequest (through its metatable).
+// The magic fields of the ngx table: ngx.arg (lua_CFunction), and the FFI
+// side of ngx.ctx, ngx.status, ngx.headers_sent, ngx.is_subrequest.
 #include <cstring>
 
 #include "core/log.h"
@@ -15,23 +15,14 @@ namespace {
 // run, a ref into the same table as the requests' (see releaseCtxRef).
 int gAuxCtxRef = LUA_NOREF;
 
-// ngx.arg, ngx.headers_sent, ngx.is_subrequest as lua_CFunctions (ngx.ctx and
-// ngx.status are lua/resty/core/ctx.lua and misc.lua, over the FFI below).
+// ngx.arg through the ngx table's metatable (ngx.ctx, ngx.status,
+// ngx.headers_sent and ngx.is_subrequest: lua/resty/core/ctx.lua and misc.lua,
+// whose __index falls back to this one, over the FFI below).
 int ngxIndex(lua_State* L) {
   size_t len = 0;
   const char* k = lua_tolstring(L, 2, &len);
   if (k == nullptr) return 0;
   std::string_view key(k, len);
-  if (key == "headers_sent") {
-    RequestCtx* ctx = checkRequest(L);
-    lua_pushboolean(L, ctx->r->headerSent);
-    return 1;
-  }
-  if (key == "is_subrequest") {
-    RequestCtx* ctx = checkRequest(L);
-    lua_pushboolean(L, ctx->r->parent != nullptr);
-    return 1;
-  }
   if (key == "arg") {
     lua_rawgeti(L, LUA_REGISTRYINDEX, static_cast<int>(lua_tointeger(L, lua_upvalueindex(1))));
     return 1;

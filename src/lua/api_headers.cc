@@ -75,31 +75,6 @@ int pushSpecial(lua_State* L, http::Request& r, std::string_view name, bool* han
   return 0;
 }
 
-int headerIndex(lua_State* L) {
-  checkPhase(L, kReadPhases);
-  RequestCtx* ctx = checkRequest(L);
-  size_t len = 0;
-  const char* k = luaL_checklstring(L, 2, &len);
-  http::Request& r = *ctx->r;
-  std::string_view name = headerName(ctx, k, len);
-  bool handled = false;
-  int n = pushSpecial(L, r, name, &handled);
-  if (handled) return n;
-  int count = 0;
-  for (const http::Header& h : r.headersOut.list.all()) {
-    if (h.hash == 0 || !http::ieq(h.name, name)) continue;
-    if (count == 1) {
-      lua_createtable(L, 4, 0);
-      lua_insert(L, -2);
-      lua_rawseti(L, -2, 1);
-    }
-    lua_pushlstring(L, h.value.data(), h.value.size());
-    if (count >= 1) lua_rawseti(L, -2, count + 1);
-    count++;
-  }
-  return count > 0 ? 1 : 0;
-}
-
 // Sets response header `name` to values[0..n) (n == 0: clears it).
 // Returns kFfiOk, or kFfiError with *err (a static or arena string).
 int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* values, size_t n,
@@ -170,57 +145,6 @@ int setHeader(RequestCtx* ctx, std::string_view name, const std::string_view* va
   h.list.remove(name);
   for (size_t i = 0; i < n; i++) h.list.add(r.arena, name, values[i]);
   return kFfiOk;
-}
-
-int headerNewIndex(lua_State* L) {
-  checkPhase(L, kWritePhases);
-  RequestCtx* ctx = checkRequest(L);
-  size_t len = 0;
-  const char* k = luaL_checklstring(L, 2, &len);
-  http::Request& r = *ctx->r;
-  std::string_view* values = nullptr;
-  size_t n = 0;
-  switch (lua_type(L, 3)) {
-    case LUA_TNIL:
-      break;
-    case LUA_TBOOLEAN:
-      values = r.arena.array<std::string_view>(1);
-      values[0] = lua_toboolean(L, 3) ? "true" : "false";
-      n = 1;
-      break;
-    case LUA_TSTRING:
-    case LUA_TNUMBER: {
-      size_t vl = 0;
-      const char* v = lua_tolstring(L, 3, &vl);
-      values = r.arena.array<std::string_view>(1);
-      values[0] = r.arena.dup({v, vl});
-      n = 1;
-      break;
-    }
-    case LUA_TTABLE: {
-      n = lua_objlen(L, 3);
-      values = r.arena.array<std::string_view>(n + 1);
-      for (size_t i = 0; i < n; i++) {
-        lua_rawgeti(L, 3, static_cast<int>(i + 1));
-        if (lua_type(L, -1) != LUA_TSTRING && lua_type(L, -1) != LUA_TNUMBER) {
-          return luaL_error(L, "attempt to set ngx.header.%s to a table containing a %s", k,
-                            luaL_typename(L, -1));
-        }
-        size_t vl = 0;
-        const char* v = lua_tolstring(L, -1, &vl);
-        values[i] = r.arena.dup({v, vl});
-        lua_pop(L, 1);
-      }
-      break;
-    }
-    default:
-      return luaL_error(L, "bad argument #3 to '__newindex' (string, number, or table expected)");
-  }
-  const char* err = nullptr;
-  if (setHeader(ctx, headerName(ctx, k, len), values, n, &err) != kFfiOk) {
-    return luaL_error(L, "%s", err);
-  }
-  return 0;
 }
 
 }  // namespace
@@ -482,15 +406,7 @@ void injectHeadersApi(lua_State* L) {
   } else {
     lua_pop(L, 1);
   }
-  lua_newtable(L);
-  lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, headerIndex);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, headerNewIndex);
-  lua_setfield(L, -2, "__newindex");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, -2, "header");
-
+  // (ngx.header: lua/resty/core/response.lua)
   lua_createtable(L, 0, 2);
   lua_pushcfunction(L, respGetHeaders);
   lua_setfield(L, -2, "get_headers");

@@ -264,14 +264,6 @@ void recordExit(RequestCtx* ctx, int code) noexcept {
   }
 }
 
-int ngxExit(lua_State* L) {
-  checkPhase(L, kExitPhases);
-  lua_Integer code = luaL_checkinteger(L, 1);
-  if (const char* err = exitCodeError(static_cast<int>(code))) return luaL_error(L, "%s", err);
-  recordExit(current().req, static_cast<int>(code));
-  return exitThread(L);
-}
-
 // Ends the entry thread after lunet_ffi_exit said so (lua/resty/core/exit.lua).
 int exitYield(lua_State* L) { return exitThread(L); }
 
@@ -393,10 +385,14 @@ extern "C" int lunet_ffi_exit(void* r, int status, const char** err) noexcept {
 void injectOutputApi(lua_State* L) {
   lua_pushcfunction(L, exitYield);
   lua_setfield(L, LUA_REGISTRYINDEX, "lunet_exit_yield");
-  const luaL_Reg fns[] = {
-      {"say", say},      {"print", ngxPrint},    {"flush", flush}, {"eof", eof},
-      {"exit", ngxExit}, {"redirect", redirect}, {"exec", exec},   {"send_headers", sendHeaders},
-      {nullptr, nullptr}};
+  const luaL_Reg fns[] = {{"say", say},
+                          {"print", ngxPrint},
+                          {"flush", flush},
+                          {"eof", eof},
+                          {"redirect", redirect},
+                          {"exec", exec},
+                          {"send_headers", sendHeaders},
+                          {nullptr, nullptr}};
   for (const luaL_Reg* f = fns; f->name != nullptr; f++) {
     lua_pushcfunction(L, f->func);
     lua_setfield(L, -2, f->name);

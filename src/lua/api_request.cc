@@ -23,12 +23,6 @@ http::Request& req(lua_State* L, uint32_t phases) {
   return *checkRequest(L)->r;
 }
 
-int getMethod(lua_State* L) {
-  http::Request& r = req(L, kReadPhases);
-  lua_pushlstring(L, r.methodName.data(), r.methodName.size());
-  return 1;
-}
-
 struct MethodName {
   int ngxConst;
   uint32_t bit;
@@ -51,29 +45,6 @@ const MethodName kMethods[] = {
     {16384, http::kPatch, "PATCH"},
     {32768, http::kTrace, "TRACE"},
 };
-
-int setMethod(lua_State* L) {
-  http::Request& r = req(L, kWritePhases);
-  lua_Integer m = luaL_checkinteger(L, 1);
-  for (const MethodName& mn : kMethods) {
-    if (mn.ngxConst != m) continue;
-    r.method = mn.bit;
-    r.methodName = mn.name;
-    return 0;
-  }
-  return luaL_error(L, "unsupported HTTP method: %d", static_cast<int>(m));
-}
-
-int getUriArgs(lua_State* L) {
-  http::Request& r = req(L, kReadPhases);
-  int max = static_cast<int>(luaL_optinteger(L, 1, 100));
-  int left = pushDecodedArgs(L, r.args, max);
-  if (left > 0) {
-    lua_pushliteral(L, "truncated");
-    return 2;
-  }
-  return 1;
-}
 
 int setUriArgs(lua_State* L) {
   http::Request& r = req(L, kWritePhases);
@@ -119,36 +90,6 @@ int setUri(lua_State* L) {
   if (s == nullptr || !s->managed(L))
     return luaL_error(L, "attempt to yield across C-call boundary");
   return s->exit(L);
-}
-
-int getHeaders(lua_State* L) {
-  http::Request& r = req(L, kReadPhases);
-  int max = static_cast<int>(luaL_optinteger(L, 1, 100));
-  bool raw = lua_toboolean(L, 2);
-  lua_createtable(L, 0, 8);
-  int t = lua_gettop(L);
-  int count = 0;
-  bool truncated = false;
-  for (const http::Header& h : r.headersIn.list.all()) {
-    if (h.hash == 0) continue;
-    if (max > 0 && count >= max) {
-      truncated = true;
-      break;
-    }
-    count++;
-    pushLowerName(L, h.name, raw);
-    lua_pushlstring(L, h.value.data(), h.value.size());
-    addMulti(L, t);
-  }
-  if (!raw) {
-    lua_rawgeti(L, LUA_REGISTRYINDEX, headersNormalizingMeta());
-    lua_setmetatable(L, t);
-  }
-  if (truncated) {
-    lua_pushliteral(L, "truncated");
-    return 2;
-  }
-  return 1;
 }
 
 // Re-points the HeadersIn shortcuts after the list changed.
@@ -198,41 +139,6 @@ void setRequestHeader(http::Request& r, std::string_view name, const std::string
 }
 
 namespace {
-
-int setHeaderImpl(lua_State* L, int valueIdx) {
-  http::Request& r = req(L, kWritePhases);
-  size_t nlen = 0;
-  const char* name = luaL_checklstring(L, 1, &nlen);
-  int vt = valueIdx > 0 ? lua_type(L, valueIdx) : LUA_TNIL;
-  std::string_view* values = nullptr;
-  size_t n = 0;
-  if (vt == LUA_TSTRING || vt == LUA_TNUMBER) {
-    size_t vl = 0;
-    const char* v = lua_tolstring(L, valueIdx, &vl);
-    values = r.arena.array<std::string_view>(1);
-    values[n++] = {v, vl};
-  } else if (vt == LUA_TTABLE) {
-    int cnt = static_cast<int>(lua_objlen(L, valueIdx));
-    values = r.arena.array<std::string_view>(static_cast<size_t>(cnt) + 1);
-    for (int i = 1; i <= cnt; i++) {
-      lua_rawgeti(L, valueIdx, i);
-      size_t vl = 0;
-      const char* v = lua_tolstring(L, -1, &vl);
-      if (v != nullptr) values[n++] = r.arena.dup({v, vl});
-      lua_pop(L, 1);
-    }
-  } else if (vt != LUA_TNIL) {
-    return luaL_error(L,
-                      "bad argument #2 to 'set_header' (string, number, table or nil "
-                      "expected, got %s)",
-                      luaL_typename(L, valueIdx));
-  }
-  setRequestHeader(r, {name, nlen}, values, n);
-  return 0;
-}
-
-int setHeader(lua_State* L) { return setHeaderImpl(L, 2); }
-int clearHeader(lua_State* L) { return setHeaderImpl(L, 0); }
 
 void onBodyRead(http::Request& r) {
   RequestCtx* ctx = RequestCtx::find(r);
@@ -371,18 +277,6 @@ int rawHeader(lua_State* L) {
     if (nl != nullptr) start = nl + 1;
   }
   lua_pushlstring(L, start, static_cast<size_t>(end - start));
-  return 1;
-}
-
-int startTime(lua_State* L) {
-  http::Request& r = req(L, kReadPhases);
-  lua_pushnumber(L, static_cast<lua_Number>(r.startMsec) / 1000.0);
-  return 1;
-}
-
-int isInternal(lua_State* L) {
-  http::Request& r = req(L, kReadPhases);
-  lua_pushboolean(L, r.internal);
   return 1;
 }
 
@@ -599,22 +493,14 @@ extern "C" int lunet_ffi_req_set_header(void* r, const char* name, size_t nlen, 
 }
 
 void injectRequestApi(lua_State* L) {
-  const luaL_Reg fns[] = {{"get_method", getMethod},
-                          {"set_method", setMethod},
-                          {"get_uri_args", getUriArgs},
-                          {"set_uri_args", setUriArgs},
+  const luaL_Reg fns[] = {{"set_uri_args", setUriArgs},
                           {"set_uri", setUri},
-                          {"get_headers", getHeaders},
-                          {"set_header", setHeader},
-                          {"clear_header", clearHeader},
                           {"read_body", readBody},
                           {"get_body_data", getBodyData},
                           {"get_post_args", getPostArgs},
                           {"discard_body", discardBody},
                           {"http_version", httpVersion},
                           {"raw_header", rawHeader},
-                          {"start_time", startTime},
-                          {"is_internal", isInternal},
                           {nullptr, nullptr}};
   lua_createtable(L, 0, 24);
   for (const luaL_Reg* f = fns; f->name != nullptr; f++) {

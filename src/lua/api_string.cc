@@ -1,6 +1,7 @@
-// ngx.escape_uri, unescape_uri, encode_args, decode_args, encode_base64,
-// decode_base64, md5, md5_bin, sha1_bin, hmac_sha1, crc32_short,
-// crc32_long, quote_sql_str.
+// ngx.encode_args, decode_args, hmac_sha1, quote_sql_str (lua_CFunctions),
+// and the FFI side of ngx.escape_uri, unescape_uri, md5, md5_bin, sha1_bin,
+// crc32_short/long, encode_base64, decode_base64, decode_base64mime
+// (lua/resty/core/uri.lua, hash.lua, base64.lua).
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -46,35 +47,6 @@ int hexVal(char c) {
   return -1;
 }
 
-int escapeUriFn(lua_State* L) {
-  if (lua_isnil(L, 1)) {
-    lua_pushliteral(L, "");
-    return 1;
-  }
-  size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
-  lua_Integer type = luaL_optinteger(L, 2, 2);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  escapeUri(&b, {s, len}, type != 0);
-  luaL_pushresult(&b);
-  return 1;
-}
-
-int unescapeUriFn(lua_State* L) {
-  if (lua_isnil(L, 1)) {
-    lua_pushliteral(L, "");
-    return 1;
-  }
-  size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  unescapeUri(&b, {s, len}, true);
-  luaL_pushresult(&b);
-  return 1;
-}
-
 int encodeArgsFn(lua_State* L) {
   if (lua_type(L, 1) != LUA_TTABLE) {
     return luaL_error(L, "bad argument #1 to 'encode_args' (table expected, got %s)",
@@ -94,46 +66,6 @@ int decodeArgsFn(lua_State* L) {
 
 constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-int encodeBase64(lua_State* L) {
-  size_t len = 0;
-  const char* s;
-  if (lua_isnil(L, 1)) {
-    s = "";
-  } else {
-    s = luaL_checklstring(L, 1, &len);
-  }
-  bool noPad = false;
-  if (lua_gettop(L) >= 2) {
-    luaL_checktype(L, 2, LUA_TBOOLEAN);
-    noPad = lua_toboolean(L, 2);
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  auto* p = reinterpret_cast<const unsigned char*>(s);
-  size_t i = 0;
-  for (; i + 2 < len; i += 3) {
-    uint32_t v = (uint32_t{p[i]} << 16) | (uint32_t{p[i + 1]} << 8) | p[i + 2];
-    luaL_addchar(&b, kB64[(v >> 18) & 63]);
-    luaL_addchar(&b, kB64[(v >> 12) & 63]);
-    luaL_addchar(&b, kB64[(v >> 6) & 63]);
-    luaL_addchar(&b, kB64[v & 63]);
-  }
-  if (i < len) {
-    uint32_t v = uint32_t{p[i]} << 16;
-    if (i + 1 < len) v |= uint32_t{p[i + 1]} << 8;
-    luaL_addchar(&b, kB64[(v >> 18) & 63]);
-    luaL_addchar(&b, kB64[(v >> 12) & 63]);
-    if (i + 1 < len) {
-      luaL_addchar(&b, kB64[(v >> 6) & 63]);
-    } else if (!noPad) {
-      luaL_addchar(&b, '=');
-    }
-    if (!noPad) luaL_addchar(&b, '=');
-  }
-  luaL_pushresult(&b);
-  return 1;
-}
-
 int b64Val(unsigned char c) {
   if (c >= 'A' && c <= 'Z') return c - 'A';
   if (c >= 'a' && c <= 'z') return c - 'a' + 26;
@@ -142,69 +74,6 @@ int b64Val(unsigned char c) {
   if (c == '/') return 63;
   return -1;
 }
-
-int decodeBase64(lua_State* L) {
-  size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
-  // nginx: padding is optional; anything else is invalid.
-  while (len > 0 && s[len - 1] == '=') len--;
-  if (len % 4 == 1) {
-    lua_pushnil(L);
-    return 1;
-  }
-  luaL_Buffer b;
-  luaL_buffinit(L, &b);
-  uint32_t acc = 0;
-  int bits = 0;
-  for (size_t i = 0; i < len; i++) {
-    int v = b64Val(static_cast<unsigned char>(s[i]));
-    if (v < 0) {
-      luaL_pushresult(&b);
-      lua_pop(L, 1);
-      lua_pushnil(L);
-      return 1;
-    }
-    acc = (acc << 6) | static_cast<uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      luaL_addchar(&b, static_cast<char>((acc >> bits) & 0xff));
-    }
-  }
-  luaL_pushresult(&b);
-  return 1;
-}
-
-const char* optString(lua_State* L, int idx, size_t* len) {
-  if (lua_isnil(L, idx)) {
-    *len = 0;
-    return "";
-  }
-  return luaL_checklstring(L, idx, len);
-}
-
-int digest(lua_State* L, const EVP_MD* md, bool hex) {
-  size_t len = 0;
-  const char* s = optString(L, 1, &len);
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  if (EVP_Digest(s, len, out, &n, md, nullptr) != 1) return luaL_error(L, "digest failed");
-  if (!hex) {
-    lua_pushlstring(L, reinterpret_cast<const char*>(out), n);
-    return 1;
-  }
-  char h[EVP_MAX_MD_SIZE * 2];
-  for (unsigned int i = 0; i < n; i++) {
-    h[2 * i] = kHexLower[out[i] >> 4];
-    h[2 * i + 1] = kHexLower[out[i] & 15];
-  }
-  lua_pushlstring(L, h, n * 2);
-  return 1;
-}
-
-int md5(lua_State* L) { return digest(L, EVP_md5(), true); }
-int md5Bin(lua_State* L) { return digest(L, EVP_md5(), false); }
-int sha1Bin(lua_State* L) { return digest(L, EVP_sha1(), false); }
 
 int hmacSha1(lua_State* L) {
   size_t klen = 0, len = 0;
@@ -229,17 +98,6 @@ bool crcInit = [] {
   }
   return true;
 }();
-
-int crc32(lua_State* L) {
-  size_t len = 0;
-  const char* s = luaL_checklstring(L, 1, &len);
-  uint32_t c = 0xffffffffu;
-  for (size_t i = 0; i < len; i++) {
-    c = crc32Table[(c ^ static_cast<unsigned char>(s[i])) & 0xff] ^ (c >> 8);
-  }
-  lua_pushnumber(L, static_cast<lua_Number>(c ^ 0xffffffffu));
-  return 1;
-}
 
 int quoteSqlStr(lua_State* L) {
   size_t len = 0;
@@ -609,18 +467,9 @@ extern "C" int lunet_ffi_decode_base64mime(const char* src, size_t len, char* ds
 
 void injectStringApi(lua_State* L) {
   (void)crcInit;
-  const luaL_Reg fns[] = {{"escape_uri", escapeUriFn},
-                          {"unescape_uri", unescapeUriFn},
-                          {"encode_args", encodeArgsFn},
+  const luaL_Reg fns[] = {{"encode_args", encodeArgsFn},
                           {"decode_args", decodeArgsFn},
-                          {"encode_base64", encodeBase64},
-                          {"decode_base64", decodeBase64},
-                          {"md5", md5},
-                          {"md5_bin", md5Bin},
-                          {"sha1_bin", sha1Bin},
                           {"hmac_sha1", hmacSha1},
-                          {"crc32_short", crc32},
-                          {"crc32_long", crc32},
                           {"quote_sql_str", quoteSqlStr},
                           {nullptr, nullptr}};
   for (const luaL_Reg* f = fns; f->name != nullptr; f++) {

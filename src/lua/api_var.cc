@@ -12,17 +12,6 @@ namespace lunet::lua {
 
 namespace {
 
-// Lowercases into the arena when needed (variable names are
-// case-insensitive in nginx).
-std::string_view lowerName(http::Request& r, const char* k, size_t len) {
-  bool upper = false;
-  for (size_t i = 0; i < len; i++) upper = upper || (k[i] >= 'A' && k[i] <= 'Z');
-  if (!upper) return {k, len};
-  char* p = static_cast<char*>(r.arena.alloc(len, 1));
-  for (size_t i = 0; i < len; i++) p[i] = (k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i];
-  return {p, len};
-}
-
 // lua-nginx-module's wording for a variable that cannot be written.
 const char* varSetError(http::Request& r, std::string_view name, http::SetVarResult res) {
   std::string msg = "variable \"";
@@ -37,60 +26,6 @@ const char* varSetError(http::Request& r, std::string_view name, http::SetVarRes
     msg += " '';\" in the config file to define it first";
   }
   return r.arena.dup(msg, true).data();
-}
-
-// ngx.var[key] with a key that is neither a string nor a number.
-bool badName(lua_State* L) {
-  int t = lua_type(L, 2);
-  return t != LUA_TSTRING && t != LUA_TNUMBER;
-}
-
-int varIndex(lua_State* L) {
-  checkPhase(L, kRequestPhases);
-  RequestCtx* ctx = checkRequest(L);
-  http::Request& r = *ctx->r;
-  if (lua_type(L, 2) == LUA_TNUMBER) {
-    lua_Integer n = lua_tointeger(L, 2);
-    if (n < 0 || r.captures == nullptr || n >= r.ncaptures) return 0;
-    int from = r.captures[2 * n], to = r.captures[2 * n + 1];
-    if (from < 0 || to < from) return 0;
-    lua_pushlstring(L, r.captureSubject.data() + from, static_cast<size_t>(to - from));
-    return 1;
-  }
-  if (badName(L)) return luaL_error(L, "bad variable name");
-  size_t len = 0;
-  const char* k = luaL_checklstring(L, 2, &len);
-  http::VarValue v = http::getVariable(r, lowerName(r, k, len));
-  if (v.notFound) return 0;
-  lua_pushlstring(L, v.data.data(), v.data.size());
-  return 1;
-}
-
-int varNewIndex(lua_State* L) {
-  checkPhase(L, kRequestPhases);
-  RequestCtx* ctx = checkRequest(L);
-  http::Request& r = *ctx->r;
-  if (badName(L)) return luaL_error(L, "bad variable name");
-  size_t len = 0;
-  const char* k = luaL_checklstring(L, 2, &len);
-  std::string_view value;
-  switch (lua_type(L, 3)) {
-    case LUA_TNIL:
-      break;
-    case LUA_TSTRING:
-    case LUA_TNUMBER: {
-      size_t vl = 0;
-      const char* v = lua_tolstring(L, 3, &vl);
-      value = r.arena.dup({v, vl});
-      break;
-    }
-    default:
-      return luaL_error(L, "bad variable value type: %s", luaL_typename(L, 3));
-  }
-  std::string_view name = lowerName(r, k, len);
-  http::SetVarResult res = http::trySetVariable(r, name, value);
-  if (res != http::SetVarResult::kOk) return luaL_error(L, "%s", varSetError(r, {k, len}, res));
-  return 0;
 }
 
 }  // namespace
@@ -137,17 +72,6 @@ extern "C" int lunet_ffi_var_set(void* r, const char* name, size_t len, const ch
   if (res == http::SetVarResult::kOk) return kFfiOk;
   *err = varSetError(req, {name, len}, res);
   return kFfiError;
-}
-
-void injectVarApi(lua_State* L) {
-  lua_newtable(L);
-  lua_createtable(L, 0, 2);
-  lua_pushcfunction(L, varIndex);
-  lua_setfield(L, -2, "__index");
-  lua_pushcfunction(L, varNewIndex);
-  lua_setfield(L, -2, "__newindex");
-  lua_setmetatable(L, -2);
-  lua_setfield(L, -2, "var");
 }
 
 }  // namespace lunet::lua

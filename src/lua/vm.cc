@@ -181,16 +181,13 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
 
   lua_createtable(L, 0, 128);
   injectConstantsApi(L);
-  injectTimeApi(L);
   injectStringApi(L);
   injectLogApi(L);
-  injectWorkerApi(L);
   injectSleepApi(L);
   injectOnAbortApi(L);
   injectRequestApi(L);
   injectOutputApi(L);
   injectHeadersApi(L);
-  injectVarApi(L);
   injectCtxApi(L);
   injectShdictApi(L);
   injectNotYetApi(L);
