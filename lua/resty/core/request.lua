@@ -15,6 +15,7 @@ local rawget = rawget
 local setmetatable = setmetatable
 local lower = string.lower
 local gsub = string.gsub
+local band = require("bit").band
 local new_tab = base.new_tab
 local clear_tab = base.clear_tab
 local get_request = base.get_request
@@ -149,8 +150,10 @@ function ngx.req.get_uri_args(max_args, tab)
         return tab or {}
     end
     local qlen = tonumber(C.lunet_ffi_req_get_querystring_len(r))
-    local buf = get_string_buf(qlen + n * elt_size)
-    local kv = ffi_cast(elt_ptr_type, buf + qlen)
+    -- the decoded strings first, then the (aligned) array of elements
+    local kv_off = band(qlen + 7, -8)
+    local buf = get_string_buf(kv_off + n * elt_size)
+    local kv = ffi_cast(elt_ptr_type, buf + kv_off)
     local nargs = C.lunet_ffi_req_get_uri_args(r, buf, kv, n)
     local args = tab or new_tab(0, nargs)
     for i = 0, nargs - 1 do
