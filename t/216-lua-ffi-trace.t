@@ -29,7 +29,7 @@ __DATA__
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.now()
             end
             ngx.say("ok")
@@ -65,7 +65,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.time()
             end
             ngx.say("ok")
@@ -101,7 +101,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.today()
             end
             ngx.say("ok")
@@ -137,7 +137,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.localtime()
             end
             ngx.say("ok")
@@ -173,7 +173,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.utctime()
             end
             ngx.say("ok")
@@ -209,7 +209,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.update_time()
             end
             ngx.say("ok")
@@ -245,7 +245,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.http_time(1290079655 + i)
             end
             ngx.say("ok")
@@ -281,7 +281,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.cookie_time(1290079655 + i)
             end
             ngx.say("ok")
@@ -317,7 +317,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.parse_http_time("Thu, 18 Nov 2010 11:27:35 GMT")
             end
             ngx.say("ok")
@@ -353,7 +353,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = require("resty.core.time").monotonic_msec()
             end
             ngx.say("ok")
@@ -389,7 +389,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = require("resty.core.time").monotonic_time()
             end
             ngx.say("ok")
@@ -425,7 +425,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.worker.id()
             end
             ngx.say("ok")
@@ -461,7 +461,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.worker.pid()
             end
             ngx.say("ok")
@@ -497,7 +497,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.worker.count()
             end
             ngx.say("ok")
@@ -533,7 +533,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.worker.exiting()
             end
             ngx.say("ok")
@@ -569,7 +569,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.worker.pids()
             end
             ngx.say("ok")
@@ -605,7 +605,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.ctx.foo
             end
             ngx.say("ok")
@@ -641,7 +641,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.ctx.foo = i
             end
             ngx.say("ok")
@@ -677,7 +677,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.status
             end
             ngx.say("ok")
@@ -713,7 +713,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.status = 200
             end
             ngx.say("ok")
@@ -749,7 +749,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.req.get_method()
             end
             ngx.say("ok")
@@ -785,7 +785,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.req.set_method(ngx.HTTP_GET)
             end
             ngx.say("ok")
@@ -821,7 +821,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.req.get_uri_args()
             end
             ngx.say("ok")
@@ -857,7 +857,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.req.get_headers()
             end
             ngx.say("ok")
@@ -893,7 +893,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.req.set_header("X-Foo", "bar")
             end
             ngx.say("ok")
@@ -929,7 +929,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.req.clear_header("X-Foo")
             end
             ngx.say("ok")
@@ -965,7 +965,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.req.is_internal()
             end
             ngx.say("ok")
@@ -1001,7 +1001,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.req.start_time()
             end
             ngx.say("ok")
@@ -1037,7 +1037,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.header["X-A"]
             end
             ngx.say("ok")
@@ -1073,7 +1073,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.header["X-B"] = "b"
             end
             ngx.say("ok")
@@ -1109,7 +1109,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.var.uri
             end
             ngx.say("ok")
@@ -1145,7 +1145,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 ngx.var.foo = "x"
             end
             ngx.say("ok")
@@ -1181,7 +1181,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.escape_uri("a b/c")
             end
             ngx.say("ok")
@@ -1217,7 +1217,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.unescape_uri("a%20b")
             end
             ngx.say("ok")
@@ -1253,7 +1253,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.md5("hello")
             end
             ngx.say("ok")
@@ -1289,7 +1289,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.md5_bin("hello")
             end
             ngx.say("ok")
@@ -1325,7 +1325,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.sha1_bin("hello")
             end
             ngx.say("ok")
@@ -1361,7 +1361,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.crc32_short("hello")
             end
             ngx.say("ok")
@@ -1397,7 +1397,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.crc32_long("hello")
             end
             ngx.say("ok")
@@ -1433,7 +1433,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.encode_base64("hello")
             end
             ngx.say("ok")
@@ -1469,7 +1469,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.decode_base64("aGVsbG8=")
             end
             ngx.say("ok")
@@ -1505,7 +1505,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.decode_base64mime("aGVs\r\nbG8=")
             end
             ngx.say("ok")
@@ -1541,7 +1541,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = ngx.get_phase()
             end
             ngx.say("ok")
@@ -1577,8 +1577,8 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
-                errlog.raw_log(ngx.DEBUG, "not logged at error level")
+            for i = 1, 1000 do
+                errlog.raw_log(ngx.DEBUG, "raw_log in a loop")
             end
             ngx.say("ok")
         }
@@ -1613,7 +1613,7 @@ NYI
         content_by_lua_block {
             local base = require "resty.core.base"
             local errlog = require "ngx.errlog"
-            for i = 1, 100 do
+            for i = 1, 1000 do
                 local v = base.get_request()
             end
             ngx.say("ok")
