@@ -13,6 +13,7 @@
 
 #include "core/time.h"
 #include "event/loop.h"
+#include "http/parse.h"
 #include "http/uri.h"
 #include "process/process.h"
 #include "shm/counters.h"
@@ -166,67 +167,31 @@ void setState(Connection* c, ConnState s) {
 }
 
 // ---- llhttp callbacks --------------------------------------------------------
+//
+// llhttp sees a canonical head (see startRequest) and then the body bytes:
+// only body framing and the end of the message come back from it.
 
 Connection* connOf(llhttp_t* p) { return static_cast<Connection*>(p->data); }
 
-void span(Connection* c, const char* at, size_t len, uint32_t* off, uint32_t* slen) {
-  uint32_t o = static_cast<uint32_t>(at - c->hbuf);
-  if (*slen == 0) *off = o;
-  *slen = o + static_cast<uint32_t>(len) - *off;
-}
-
-int onMessageBegin(llhttp_t* p) {
-  Connection* c = connOf(p);
-  c->urlOff = c->urlLen = c->methodOff = c->methodLen = 0;
-  c->hdrs.clear();
-  c->inRequestLine = true;
-  c->lastWasValue = false;
-  c->headersDone = c->messageDone = false;
-  return 0;
-}
-int onMethod(llhttp_t* p, const char* at, size_t len) {
-  Connection* c = connOf(p);
-  if (c->state != ConnState::kHeader) return 0;
-  span(c, at, len, &c->methodOff, &c->methodLen);
-  return 0;
-}
-int onUrl(llhttp_t* p, const char* at, size_t len) {
-  Connection* c = connOf(p);
-  span(c, at, len, &c->urlOff, &c->urlLen);
-  if (static_cast<size_t>(at + len - c->hbuf) - c->reqStart >
-      static_cast<size_t>(c->defaultSrv->largeHeaderBuffersSize)) {
-    c->parseError = 414;
-    return -1;
-  }
-  return 0;
-}
-int onVersionComplete(llhttp_t* p) {
-  connOf(p)->inRequestLine = false;
-  return 0;
-}
-int onHeaderField(llhttp_t* p, const char* at, size_t len) {
-  Connection* c = connOf(p);
-  if (c->hdrs.empty() || c->lastWasValue) {
-    c->hdrs.push_back(HdrOff{0, 0, 0, 0});
-    c->lastWasValue = false;
-    c->curLineStart = static_cast<uint32_t>(at - c->hbuf);
-  }
-  span(c, at, len, &c->hdrs.back().nameOff, &c->hdrs.back().nameLen);
-  return 0;
-}
-int onHeaderValue(llhttp_t* p, const char* at, size_t len) {
-  Connection* c = connOf(p);
-  c->lastWasValue = true;
-  span(c, at, len, &c->hdrs.back().valOff, &c->hdrs.back().valLen);
-  if (static_cast<size_t>(at + len - c->hbuf) - c->curLineStart >
-      static_cast<size_t>(c->defaultSrv->largeHeaderBuffersSize)) {
-    c->parseError = 494;
-    return -1;
-  }
-  return 0;
-}
-int onHeadersComplete(llhttp_t* p);
 int onBody(llhttp_t* p, const char* at, size_t len);
+// A chunk bigger than client_max_body_size allows is refused on its size
+// line, before its data arrives, as nginx does.
+int onChunkHeader(llhttp_t* p) {
+  Connection* c = connOf(p);
+  Request* r = c->req;
+  if (r == nullptr || r->discardBody || r->locConf == nullptr) return 0;
+  int64_t max = r->clcf()->clientMaxBodySize;
+  int64_t received = r->body != nullptr ? r->body->received : 0;
+  auto size = static_cast<int64_t>(p->content_length);
+  if (max > 0 && (size > max || received + size > max)) {
+    LUNET_LOG(r->log, core::Level::kError, 0,
+              "client intended to send too large chunked body: %lld+%lld bytes",
+              static_cast<long long>(received), static_cast<long long>(size));
+    c->parseError = 413;
+    return -1;
+  }
+  return 0;
+}
 int onMessageComplete(llhttp_t* p) {
   Connection* c = connOf(p);
   c->messageDone = true;
@@ -237,14 +202,8 @@ int onMessageComplete(llhttp_t* p) {
 llhttp_settings_t makeSettings() {
   llhttp_settings_t s;
   llhttp_settings_init(&s);
-  s.on_message_begin = onMessageBegin;
-  s.on_method = onMethod;
-  s.on_url = onUrl;
-  s.on_version_complete = onVersionComplete;
-  s.on_header_field = onHeaderField;
-  s.on_header_value = onHeaderValue;
-  s.on_headers_complete = onHeadersComplete;
   s.on_body = onBody;
+  s.on_chunk_header = onChunkHeader;
   s.on_message_complete = onMessageComplete;
   return s;
 }
@@ -275,12 +234,6 @@ uint32_t methodBit(std::string_view m) {
   return kOtherMethod;
 }
 
-std::string_view trimValue(std::string_view v) {
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  return v;
-}
-
 // nginx's header-name rule (ngx_http_parse_header_line): letters, digits
 // and '-' are valid; '_' only with underscores_in_headers on. Everything
 // else llhttp lets through (token characters: "!#$%&'*+.^`|~") is not.
@@ -302,38 +255,170 @@ bool validHeaderName(std::string_view name, bool underscores) noexcept {
   return true;
 }
 
-// Builds the Request from the parse offsets. Returns 0 or an HTTP status.
+// The header lines nginx handles specially: Host and Connection, and those
+// that may appear once ("client sent duplicate header line").
+enum HeaderKind : uint8_t {
+  kHdrOther,
+  kHdrHost,
+  kHdrConnection,
+  kHdrContentLength,  // first of the unique ones
+  kHdrTransferEncoding,
+  kHdrIfModifiedSince,
+  kHdrIfUnmodifiedSince,
+  kHdrIfMatch,
+  kHdrIfNoneMatch,
+  kHdrIfRange,
+  kHdrContentRange,
+  kHdrExpect,
+  kHdrAuthorization,
+  kHdrKinds
+};
+
+HeaderKind headerKind(std::string_view n) {
+  switch (n.size()) {
+    case 4:
+      if (ieq(n, "Host")) return kHdrHost;
+      break;
+    case 6:
+      if (ieq(n, "Expect")) return kHdrExpect;
+      break;
+    case 8:
+      if (ieq(n, "If-Match")) return kHdrIfMatch;
+      if (ieq(n, "If-Range")) return kHdrIfRange;
+      break;
+    case 10:
+      if (ieq(n, "Connection")) return kHdrConnection;
+      break;
+    case 13:
+      if (ieq(n, "If-None-Match")) return kHdrIfNoneMatch;
+      if (ieq(n, "Content-Range")) return kHdrContentRange;
+      if (ieq(n, "Authorization")) return kHdrAuthorization;
+      break;
+    case 14:
+      if (ieq(n, "Content-Length")) return kHdrContentLength;
+      break;
+    case 17:
+      if (ieq(n, "If-Modified-Since")) return kHdrIfModifiedSince;
+      if (ieq(n, "Transfer-Encoding")) return kHdrTransferEncoding;
+      break;
+    case 19:
+      if (ieq(n, "If-Unmodified-Since")) return kHdrIfUnmodifiedSince;
+      break;
+  }
+  return kHdrOther;
+}
+
+// nginx looks for these words anywhere in Connection, case-insensitively.
+bool containsNoCase(std::string_view v, std::string_view word) {
+  for (size_t i = 0; i + word.size() <= v.size(); i++) {
+    if (ieq(v.substr(i, word.size()), word)) return true;
+  }
+  return false;
+}
+
+// Builds the Request from the head's offsets with nginx's checks, in
+// nginx's order: the URI, the request line's host, each header line (Host,
+// duplicates, an invalid line), then the head as a whole. Logs nginx's
+// message and returns an HTTP status, or 0.
 int buildRequest(Connection* c, Request& r) {
   const char* b = c->hbuf;
   r.methodName = {b + c->methodOff, c->methodLen};
   r.method = methodBit(r.methodName);
-  r.httpVersion = c->parser->http_major * 1000 + c->parser->http_minor;
-  const char* ls = b + c->reqStart;
-  const char* le = static_cast<const char*>(std::memchr(ls, '\r', c->hlen - c->reqStart));
-  if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', c->hlen - c->reqStart));
-  r.requestLine = {ls, static_cast<size_t>(le ? le - ls : 0)};
+  r.httpVersion = c->version;
+  r.requestLine = {b + c->reqStart, c->lineEnd - c->reqStart};
   r.unparsedUri = {b + c->urlOff, c->urlLen};
+  HeadersIn& in = r.headersIn;
+
+  ParsedTarget t;
+  if (!parseTarget(r.unparsedUri, &t)) {
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid request");
+    return 400;
+  }
+  if (t.hasArgs) r.args = t.args;
+  char* out = static_cast<char*>(r.arena.alloc(t.path.size() + 1, 1));
+  bool merge = c->defaultSrv->mergeSlashes != 0;
+  long n = normalizePath(t.path, out, merge);
+  if (n < 0) {
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid request");
+    return 400;
+  }
+  r.uri = {out, static_cast<size_t>(n)};
+  if (c->absUri) {
+    std::string_view host{b + c->hostOff, c->hostLen};
+    char* hl = static_cast<char*>(r.arena.alloc(host.size() + 1, 1));
+    long hn = validateHost(host, hl);
+    if (hn < 0) {
+      LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid host in request line");
+      return 400;
+    }
+    in.server = {hl, static_cast<size_t>(hn)};
+  }
+
   // The default server's settings (nginx switches to the virtual server
   // once Host is seen; the header lines before it use the default's).
   const bool ignoreInvalid = c->defaultSrv->ignoreInvalidHeaders != 0;
   const bool underscores = c->defaultSrv->underscoresInHeaders != 0;
+  const HdrOff* seen[kHdrKinds] = {};
+  enum { kConnDefault, kConnClose, kConnKeepAlive } conn = kConnDefault;
   for (const HdrOff& h : c->hdrs) {
     std::string_view name{b + h.nameOff, h.nameLen};
-    std::string_view value = trimValue({b + h.valOff, h.valLen});
+    std::string_view value{b + h.valOff, h.valLen};
     if (ignoreInvalid && !validHeaderName(name, underscores)) {
-      const char* end = value.empty() ? name.data() + name.size() + 1 : value.data() + value.size();
+      const char* end = value.empty() ? name.data() + name.size() : value.data() + value.size();
+      if (value.empty() && *end == ':') end++;
       LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid header line: \"%.*s\"",
                 static_cast<int>(end - name.data()), name.data());
       continue;
     }
-    r.headersIn.list.add(r.arena, name, value);
+    HeaderKind kind = headerKind(name);
+    if (kind == kHdrHost) {
+      if (const HdrOff* prev = seen[kHdrHost]) {
+        LUNET_LOG(r.log, core::Level::kInfo, 0,
+                  "client sent duplicate host header: \"%.*s: %.*s\", previous value: \"%.*s: "
+                  "%.*s\"",
+                  static_cast<int>(h.nameLen), name.data(), static_cast<int>(h.valLen),
+                  value.data(), static_cast<int>(prev->nameLen), b + prev->nameOff,
+                  static_cast<int>(prev->valLen), b + prev->valOff);
+        return 400;
+      }
+      seen[kHdrHost] = &h;
+      char* hl = static_cast<char*>(r.arena.alloc(value.size() + 1, 1));
+      long hn = validateHost(value, hl);
+      if (hn < 0) {
+        LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid host header");
+        return 400;
+      }
+      if (in.server.empty()) in.server = {hl, static_cast<size_t>(hn)};
+    } else if (kind == kHdrConnection) {
+      if (containsNoCase(value, "close")) {
+        conn = kConnClose;
+      } else if (containsNoCase(value, "keep-alive")) {
+        conn = kConnKeepAlive;
+      }
+    } else if (kind != kHdrOther) {
+      if (const HdrOff* prev = seen[kind]) {
+        LUNET_LOG(r.log, core::Level::kInfo, 0,
+                  "client sent duplicate header line: \"%.*s: %.*s\", previous value: \"%.*s: "
+                  "%.*s\"",
+                  static_cast<int>(h.nameLen), name.data(), static_cast<int>(h.valLen),
+                  value.data(), static_cast<int>(prev->nameLen), b + prev->nameOff,
+                  static_cast<int>(prev->valLen), b + prev->valOff);
+        return 400;
+      }
+      seen[kind] = &h;
+    }
+    in.list.add(r.arena, name, value);
   }
-  HeadersIn& in = r.headersIn;
-  int clCount = 0;
+  if (c->badAt != 0) {
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid header line: \"%.*s\\x%02x...\"",
+              static_cast<int>(c->badAt - c->badLine), b + c->badLine,
+              static_cast<unsigned>(static_cast<unsigned char>(b[c->badAt])));
+    return 400;
+  }
   for (const Header& h : in.list.all()) {
     switch (h.name.size()) {
       case 4:
-        if (ieq(h.name, "Host") && !in.host) in.host = &h;
+        if (ieq(h.name, "Host")) in.host = &h;
         break;
       case 5:
         if (ieq(h.name, "Range")) in.range = &h;
@@ -360,10 +445,7 @@ int buildRequest(Connection* c, Request& r) {
         if (ieq(h.name, "If-None-Match")) in.ifNoneMatch = &h;
         break;
       case 14:
-        if (ieq(h.name, "Content-Length")) {
-          in.contentLength = &h;
-          clCount++;
-        }
+        if (ieq(h.name, "Content-Length")) in.contentLength = &h;
         break;
       case 17:
         if (ieq(h.name, "If-Modified-Since")) in.ifModifiedSince = &h;
@@ -374,61 +456,52 @@ int buildRequest(Connection* c, Request& r) {
         break;
     }
   }
-  if (clCount > 1) return 400;
-  if (in.host != nullptr && in.host->value.empty() && r.httpVersion >= 1001) return 400;
   if (in.host == nullptr && r.httpVersion >= 1001) {
-    // nginx: "client sent HTTP/1.1 request without "Host" header"
     LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent HTTP/1.1 request without \"Host\" header");
     return 400;
   }
+  if (in.contentLength) {
+    int64_t v = 0;
+    std::string_view cl = in.contentLength->value;
+    bool ok = !cl.empty();
+    for (char ch : cl) {
+      if (ch < '0' || ch > '9' || v > (INT64_MAX - (ch - '0')) / 10) {
+        ok = false;
+        break;
+      }
+      v = v * 10 + (ch - '0');
+    }
+    if (!ok) {
+      LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid \"Content-Length\" header");
+      return 400;
+    }
+    in.contentLengthN = v;
+  }
   if (in.transferEncoding) {
-    if (in.contentLength) return 400;
+    std::string_view te = in.transferEncoding->value;
+    if (r.httpVersion < 1001) {
+      LUNET_LOG(r.log, core::Level::kInfo, 0,
+                "client sent HTTP/1.0 request with \"Transfer-Encoding\" header");
+      return 400;
+    }
+    if (!ieq(te, "chunked")) {
+      LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent unknown \"Transfer-Encoding\": \"%.*s\"",
+                static_cast<int>(te.size()), te.data());
+      return 501;
+    }
+    if (in.contentLength) {
+      LUNET_LOG(
+          r.log, core::Level::kInfo, 0,
+          "client sent \"Content-Length\" and \"Transfer-Encoding\" headers at the same time");
+      return 400;
+    }
     in.chunked = true;
   }
-  if (in.contentLength) {
-    int64_t n = 0;
-    std::string_view v = in.contentLength->value;
-    if (v.empty() || v.size() > 18) return 400;
-    for (char ch : v) {
-      if (ch < '0' || ch > '9') return 400;
-      n = n * 10 + (ch - '0');
-    }
-    in.contentLengthN = n;
-  }
-  in.keepAlive = llhttp_should_keep_alive(c->parser) != 0;
-
-  ParsedTarget t;
-  if (!parseTarget(r.unparsedUri, &t)) return 400;
-  if (t.hasArgs) r.args = t.args;
-  char* out = static_cast<char*>(r.arena.alloc(t.path.size() + 1, 1));
-  bool merge = c->defaultSrv->mergeSlashes != 0;
-  long n = normalizePath(t.path, out, merge);
-  if (n < 0) {
-    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid request");
-    return 400;
-  }
-  r.uri = {out, static_cast<size_t>(n)};
-  std::string_view hostv = !t.host.empty() ? t.host : (in.host ? in.host->value : "");
-  if (!hostv.empty()) {
-    // lowercase, strip port and a trailing dot; reject bad host names.
-    std::string_view h = hostv;
-    if (h.front() != '[') {
-      size_t colon = h.rfind(':');
-      if (colon != std::string_view::npos) h = h.substr(0, colon);
-    } else {
-      size_t close = h.find(']');
-      if (close == std::string_view::npos) return 400;
-      h = h.substr(0, close + 1);
-    }
-    if (!h.empty() && h.back() == '.') h.remove_suffix(1);
-    char* hl = static_cast<char*>(r.arena.alloc(h.size() + 1, 1));
-    for (size_t i = 0; i < h.size(); i++) {
-      char ch = h[i];
-      if (ch == '/' || ch == '\\' || ch == '\0') return 400;
-      if (ch == '.' && i > 0 && h[i - 1] == '.') return 400;
-      hl[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch | 0x20) : ch;
-    }
-    r.headersIn.server = {hl, h.size()};
+  in.keepAlive = conn == kConnDefault ? r.httpVersion > 1000 : conn == kConnKeepAlive;
+  if (r.method == kConnect || r.method == kTrace) {
+    LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent %s method",
+              r.method == kConnect ? "CONNECT" : "TRACE");
+    return 405;
   }
   // exten: after the last '.' of the last segment
   for (size_t i = r.uri.size(); i-- > 0;) {
@@ -439,20 +512,6 @@ int buildRequest(Connection* c, Request& r) {
     }
   }
   if (r.method == kHead) r.headerOnly = true;
-  return 0;
-}
-
-int onHeadersComplete(llhttp_t* p) {
-  Connection* c = connOf(p);
-  c->headersDone = true;
-  Request* r = createRequest(c);
-  c->req = r;
-  int rc = buildRequest(c, *r);
-  c->hdrs.release();  // copied into the request
-  if (rc != 0) {
-    c->parseError = rc;
-    return -1;
-  }
   return 0;
 }
 
@@ -612,6 +671,19 @@ void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
       }
       return;
     }
+    if (nread != UV_EOF) {
+      LUNET_LOG(c->log, core::Level::kInfo, static_cast<int>(-nread), "recv() failed");
+    } else if (c->state == ConnState::kIdle && c->requests == 0) {
+      LUNET_LOG(c->log, core::Level::kInfo, 0,
+                "client closed connection while waiting for request");
+    } else if (c->state == ConnState::kIdle) {
+      LUNET_LOG(c->log, core::Level::kInfo, 0, "client %s closed keepalive connection",
+                c->peerText);
+    } else if (c->state == ConnState::kHeader) {
+      LUNET_LOG(c->log, core::Level::kInfo, 0,
+                "client prematurely closed connection while reading client request %s",
+                c->inRequestLine ? "line" : "headers");
+    }
     closeConnection(c);
     return;
   }
@@ -667,114 +739,163 @@ llhttp_errno_t feed(Connection* c, const char* data, size_t len) {
   return e;
 }
 
-// nginx's request-line rules that llhttp does not apply, checked once the
-// whole line is in the buffer and before llhttp sees its end: a major
-// version above 1 is 505, "HTTP/0.x" is 400, and a line without a version
-// is an HTTP/0.9 simple request (GET only; the answer has no header).
-// Returns 0 (let llhttp parse), kSimpleGet, or an HTTP status.
-constexpr int kSimpleGet = 9;
-int checkRequestLine(Connection* c) {
-  const char* b = c->hbuf + c->reqStart;
-  const char* end = c->hbuf + c->hlen;
-  while (b < end && (*b == '\r' || *b == '\n')) b++;  // nginx skips empty lines
-  const char* lf = static_cast<const char*>(std::memchr(b, '\n', static_cast<size_t>(end - b)));
-  if (lf == nullptr || lf < c->hbuf + c->hparsed) return 0;  // incomplete or already parsed
-  const char* p = b;
-  while (p < lf && *p != ' ') p++;
-  const char* method = b;
-  size_t methodLen = static_cast<size_t>(p - b);
-  while (p < lf && *p == ' ') p++;
-  const char* uri = p;
-  while (p < lf && *p != ' ' && *p != '\r') p++;
-  const char* uriEnd = p;
-  while (p < lf && *p == ' ') p++;
-  if (uri == uriEnd) return 0;
-  if (p == lf || (*p == '\r' && p + 1 == lf)) {
-    Request* r = createRequest(c);
-    c->req = r;
-    r->httpVersion = 9;
-    r->requestLine = {b, static_cast<size_t>(uriEnd - b)};
-    if (methodLen != 3 || std::memcmp(method, "GET", 3) != 0) {
-      LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent invalid method in HTTP/0.9 request");
-      return 400;
+// The head of the request being read is gone: the next one starts afresh.
+void resetHead(Connection* c) {
+  c->urlOff = c->urlLen = c->methodOff = c->methodLen = 0;
+  c->lineEnd = c->curLineStart = c->badLine = c->badAt = 0;
+  c->version = 0;
+  c->hostOff = c->hostLen = 0;
+  c->absUri = false;
+  c->inRequestLine = true;
+  c->hdrs.clear();
+  c->headersDone = c->messageDone = false;
+  c->parseError = 0;
+}
+
+// Writes the canonical head llhttp is given once the real one was checked:
+// the framing nginx accepted, and nothing llhttp could read differently.
+size_t canonicalHead(const Request& r, char* out) {
+  static constexpr std::string_view kLine = "GET / HTTP/1.1\r\n";
+  static constexpr std::string_view kChunked = "Transfer-Encoding: chunked\r\n";
+  static constexpr std::string_view kLength = "Content-Length: ";
+  size_t n = kLine.size();
+  std::memcpy(out, kLine.data(), n);
+  if (r.headersIn.chunked) {
+    std::memcpy(out + n, kChunked.data(), kChunked.size());
+    n += kChunked.size();
+  } else if (r.headersIn.contentLengthN > 0) {
+    std::memcpy(out + n, kLength.data(), kLength.size());
+    n += kLength.size();
+    char digits[24];
+    size_t d = 0;
+    for (uint64_t v = static_cast<uint64_t>(r.headersIn.contentLengthN); v != 0; v /= 10) {
+      digits[d++] = static_cast<char>('0' + v % 10);
     }
-    c->methodOff = static_cast<uint32_t>(method - c->hbuf);
-    c->methodLen = 3;
-    c->urlOff = static_cast<uint32_t>(uri - c->hbuf);
-    c->urlLen = static_cast<uint32_t>(uriEnd - uri);
-    return kSimpleGet;
+    while (d > 0) out[n++] = digits[--d];
+    out[n++] = '\r';
+    out[n++] = '\n';
   }
-  if (end - p < 6 || std::memcmp(p, "HTTP/", 5) != 0) return 0;
-  p += 5;
-  if (*p < '0' || *p > '9') return 0;
-  int major = 0;
-  for (; p < lf && *p >= '0' && *p <= '9'; p++) {
-    major = major * 10 + (*p - '0');
-    if (major == 0 || major > 1) {
-      int status = major == 0 ? 400 : 505;
-      LUNET_LOG(c->log, core::Level::kInfo, 0,
-                "client sent invalid %s while reading client request line",
-                status == 505 ? "version" : "request");
-      return status;
-    }
+  out[n++] = '\r';
+  out[n++] = '\n';
+  return n;
+}
+
+// The head is complete (its empty line ends at bodyStart), or ended by an
+// invalid header line (c->badAt): build and check the Request, then let
+// llhttp frame the body. Returns 0 or an HTTP status to answer with.
+int startRequest(Connection* c, size_t bodyStart) {
+  c->headersDone = true;
+  Request* r = createRequest(c);
+  c->req = r;
+  int rc = buildRequest(c, *r);
+  c->hdrs.release();  // copied into the request
+  if (rc != 0) return rc;
+  if (c->version == 9) {  // HTTP/0.9: no header lines, no body, no keep-alive
+    c->messageDone = true;
+    c->closeAfter = true;
+    c->rest = nullptr;
+    c->restLen = 0;
+    r->keepAlive = r->headersIn.keepAlive = false;
+    return 0;
+  }
+  char head[80];
+  size_t n = canonicalHead(*r, head);
+  llhttp_errno_t e = feed(c, head, n);
+  if (e == HPE_PAUSED) {  // no body: what follows is the next request
+    c->rest = c->hbuf + bodyStart;
+    c->restLen = c->hlen - bodyStart;
+    return 0;
+  }
+  if (e == HPE_OK && bodyStart < c->hlen) e = feed(c, c->hbuf + bodyStart, c->hlen - bodyStart);
+  if (c->parseError != 0) return c->parseError;
+  if (e != HPE_OK && e != HPE_PAUSED) {  // a chunked body that came with the head
+    LUNET_LOG(r->log, core::Level::kError, 0, "client sent invalid chunked body");
+    return 400;
   }
   return 0;
 }
 
-// An HTTP/0.9 simple request: no header lines follow, no body, no
-// keep-alive; the request is built without llhttp.
-llhttp_errno_t startSimpleRequest(Connection* c) {
-  Request* r = c->req;
-  c->hdrs.clear();
-  c->parser->http_major = 0;
-  c->parser->http_minor = 9;
-  c->inRequestLine = false;
-  c->headersDone = c->messageDone = true;
-  c->closeAfter = true;
-  c->rest = nullptr;
-  c->restLen = 0;
-  int rc = buildRequest(c, *r);
-  r->httpVersion = 9;
-  r->keepAlive = r->headersIn.keepAlive = false;
-  if (rc != 0) c->parseError = rc;
-  return HPE_PAUSED;
-}
-
+// Tokenizes the head as bytes arrive (parse.h): the request line, then
+// header lines up to the empty one; llhttp takes over after it.
 void processHeader(Connection* c) {
-  llhttp_errno_t e;
-  if (int pre = checkRequestLine(c); pre == kSimpleGet) {
-    e = startSimpleRequest(c);
-  } else if (pre != 0) {
-    sendErrorAndClose(c, pre);
-    return;
-  } else {
-    e = feed(c, c->hbuf + c->hparsed, c->hlen - c->hparsed);
+  if (c->inRequestLine) {
+    RequestLineParse rl;
+    const char* err = nullptr;
+    int rc = parseRequestLine(c->hbuf, c->reqStart, c->hlen, &rl, &err);
+    if (rc != kHeadAgain) c->reqStart = rl.start;
+    if (rc > 0) {
+      LUNET_LOG(c->log, core::Level::kInfo, 0, "%s while reading client request line", err);
+      sendErrorAndClose(c, rc);
+      return;
+    }
+    if (rc == kHeadOk) {
+      c->inRequestLine = false;
+      c->methodOff = rl.start;
+      c->methodLen = rl.methodLen;
+      c->urlOff = rl.uriOff;
+      c->urlLen = rl.uriLen;
+      c->lineEnd = rl.end;
+      c->version = rl.version;
+      c->absUri = rl.absolute;
+      c->hostOff = rl.hostOff;
+      c->hostLen = rl.hostLen;
+      c->hparsed = c->curLineStart = rl.next;
+      if (rl.version == 9 &&
+          (rl.methodLen != 3 || std::memcmp(c->hbuf + rl.start, "GET", 3) != 0)) {
+        LUNET_LOG(c->log, core::Level::kInfo, 0,
+                  "client sent invalid method in HTTP/0.9 request while reading client request "
+                  "line");
+        c->lineEnd = rl.uriOff + rl.uriLen;
+        c->req = createRequest(c);
+        c->req->httpVersion = 9;
+        c->req->requestLine = {c->hbuf + rl.start, c->lineEnd - rl.start};
+        sendErrorAndClose(c, 400);
+        return;
+      }
+    }
   }
-  c->hparsed = c->hlen;
-  if (c->parseError != 0 || (e != HPE_OK && e != HPE_PAUSED)) {
-    int status = c->parseError ? c->parseError : 400;
-    if (status == 494 || status == 414) {
-      if (c->req != nullptr) {
-        freeRequest(c->req);
-        c->req = nullptr;
+  size_t bodyStart = 0;
+  if (!c->inRequestLine && !c->headersDone) {
+    const size_t large = static_cast<size_t>(c->defaultSrv->largeHeaderBuffersSize);
+    if (c->version == 9) {
+      bodyStart = c->hparsed;
+      c->headersDone = true;
+    }
+    while (!c->headersDone) {
+      HeaderLineParse hl;
+      size_t bad = 0;
+      int rc = parseHeaderLine(c->hbuf, c->hparsed, c->hlen, &hl, &bad);
+      if (rc == kHeadAgain) break;
+      if (rc != kHeadOk) {
+        c->badLine = static_cast<uint32_t>(c->hparsed);
+        c->badAt = static_cast<uint32_t>(bad);
+        c->headersDone = true;
+        break;
+      }
+      if (hl.last) {
+        bodyStart = hl.next;
+        c->hparsed = hl.next;
+        c->headersDone = true;
+        break;
+      }
+      if (hl.next - c->hparsed > large) {
+        sendErrorAndClose(c, 494);
+        return;
+      }
+      c->hdrs.push_back(HdrOff{hl.nameOff, hl.nameLen, hl.valOff, hl.valLen});
+      c->hparsed = c->curLineStart = hl.next;
+    }
+    if (c->headersDone) {
+      int rc = startRequest(c, bodyStart);
+      if (rc != 0) {
+        if (c->req != nullptr && (rc == 494 || rc == 414)) {
+          freeRequest(c->req);
+          c->req = nullptr;
+        }
+        sendErrorAndClose(c, rc);
+        return;
       }
     }
-    if (c->parseError == 0) {
-      const char* reason = llhttp_get_error_reason(c->parser);
-      if (c->req) {
-        LUNET_LOG(c->req->log, core::Level::kInfo, 0, "client sent invalid request: %s",
-                  reason ? reason : "");
-      } else {
-        LUNET_LOG(c->log, core::Level::kInfo, 0, "client sent invalid request: %s",
-                  reason ? reason : "");
-      }
-      if (e == HPE_INVALID_METHOD && c->hlen > 0 && c->hbuf[0] >= 'A' && c->hbuf[0] <= 'Z') {
-        // unknown method token: nginx answers 400 too
-      }
-      if (e == HPE_INVALID_VERSION) status = c->inRequestLine ? 400 : 400;
-    }
-    sendErrorAndClose(c, status);
-    return;
   }
   if (c->headersDone) {
     // A bodiless request keeps reading on (pipelined bytes are buffered in
@@ -837,7 +958,8 @@ void processBody(Connection* c, const char* data, size_t len) {
       closeConnection(c);
       return;
     }
-    LUNET_LOG(r->log, core::Level::kInfo, 0, "client sent invalid chunked body");
+    if (c->parseError == 0)
+      LUNET_LOG(r->log, core::Level::kError, 0, "client sent invalid chunked body");
     r->bodyReading = false;
     finalize(*r, status);
     return;
@@ -874,7 +996,9 @@ void sendErrorAndClose(Connection* c, int status) {
     c->req = r;
     // Best-effort request line for the log.
     const char* ls = c->hbuf ? c->hbuf + c->reqStart : nullptr;
-    if (ls != nullptr) {
+    if (ls != nullptr && !c->inRequestLine) {
+      r->requestLine = {ls, c->lineEnd - c->reqStart};
+    } else if (ls != nullptr) {
       size_t n = c->hlen - c->reqStart;
       const char* le = static_cast<const char*>(std::memchr(ls, '\r', n));
       if (le == nullptr) le = static_cast<const char*>(std::memchr(ls, '\n', n));
@@ -1759,8 +1883,7 @@ void requestDone(Connection* c) noexcept {
     return;
   }
   // Next request.
-  c->messageDone = c->headersDone = false;
-  c->parseError = 0;
+  resetHead(c);
   c->reqStart = 0;
   c->hparsed = 0;
   c->linger = false;
@@ -1788,6 +1911,9 @@ void requestDone(Connection* c) noexcept {
   }
   releaseHbuf(c);  // idle connections keep no buffer
   setState(c, ConnState::kIdle);
+  if (c->eof) {  // the half-close came while the request ran
+    LUNET_LOG(c->log, core::Level::kInfo, 0, "client %s closed keepalive connection", c->peerText);
+  }
   if (ka <= 0 || c->eof) {
     closeConnection(c);
     return;

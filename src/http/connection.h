@@ -81,16 +81,22 @@ struct Connection {
   size_t hlen = 0;     // bytes in hbuf
   size_t hparsed = 0;  // bytes fed to llhttp
   size_t reqStart = 0;
-  // Parse results (offsets into hbuf, valid until headers complete).
+  // The head as parse.h tokenized it (offsets into hbuf, valid until the
+  // Request is built): hparsed is the end of the last complete line.
   uint32_t urlOff = 0, urlLen = 0;
   uint32_t methodOff = 0, methodLen = 0;
+  uint32_t lineEnd = 0;               // end of the request line's text
+  uint32_t hostOff = 0, hostLen = 0;  // an absolute URI's host[:port]
+  bool absUri = false;
   uint32_t curLineStart = 0;  // start of the header line being parsed
+  uint32_t badLine = 0;       // an invalid header line: its start ...
+  uint32_t badAt = 0;         // ... and its offending byte (badAt > 0)
+  uint16_t version = 0;       // major * 1000 + minor
   bool inRequestLine = true;
-  bool lastWasValue = false;
   HdrVec hdrs;
   bool headersDone = false;
   bool messageDone = false;
-  int parseError = 0;  // HTTP status to answer a parse error with
+  int parseError = 0;  // HTTP status to answer a body parse error with
 
   // Where the parser stopped (pause at message complete): unparsed bytes.
   const char* rest = nullptr;

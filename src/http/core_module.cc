@@ -1023,6 +1023,7 @@ bool wantsMsiePadding(const Request& r) noexcept {
 
 int specialResponse(Request& r, int status) noexcept {
   const HttpCoreLoc* l = r.clcf();
+  r.main->expectSent = true;  // an error page answers no "Expect" (as nginx)
   r.headersOut.status = status == 494 ? 400 : status;
   if (!r.errorPage || l->recursiveErrorPages == 1) {
     for (const ErrorPage& ep : l->errorPages) {
@@ -1097,6 +1098,10 @@ int specialResponse(Request& r, int status) noexcept {
                       "Header Or Cookie Too Large</center>\r\n%s",
                       tail);
   } else {
+    // nginx's pages say "302 Found" and "401 Authorization Required"
+    // while their status lines keep the older reason phrases.
+    if (st == 302) reason = "Found";
+    if (st == 401) reason = "Authorization Required";
     n = std::snprintf(body, 512,
                       "<html>\r\n<head><title>%d %.*s</title></head>\r\n<body>\r\n<center><h1>%d "
                       "%.*s</h1></center>\r\n%s",

@@ -525,6 +525,9 @@ void finalize(Request& r, int rc) noexcept {
 int sendHeader(Request& r) noexcept {
   if (r.headerSent) return kOk;
   r.headerSent = true;
+  // The body that was not read is discarded after this response: nginx
+  // tests Expect first (ngx_http_discard_request_body).
+  if (r.main == &r && !r.expectSent) testExpect(r);
   if (r.errStatus > 0) r.headersOut.status = r.errStatus;
   if (r.headersOut.status == 0) r.headersOut.status = 200;
   if (r.main == &r) r.status = r.headersOut.status;
@@ -766,8 +769,7 @@ int headerFilterBottom(Request& r) noexcept {
       std::string_view host = clcf->serverNameInRedirect == 1
                                   ? std::string_view(r.cscf()->firstName)
                                   : r.headersIn.server;
-      if (host.empty()) host = r.cscf()->firstName;
-      if (host.empty()) host = r.conn->localText;
+      if (host.empty()) host = r.conn->localText;  // nginx: the local address
       if (!host.empty()) std::memcpy(p, host.data(), host.size());
       p += host.size();
       if (clcf->portInRedirect != 0 && r.conn->localPort != 80) {
@@ -1075,12 +1077,27 @@ int subrequest(Request& r, std::string_view uri, std::string_view args,
 
 // ---- request body ---------------------------------------------------------------------------
 
+// "Expect: 100-continue" on HTTP/1.1 is answered when the body is first read
+// or discarded, as nginx does: even when the body has arrived already, even
+// for a request without one. Error pages do not (specialResponse marks it
+// tested).
+void testExpect(Request& m) noexcept {
+  if (m.expectSent || m.headersIn.expect == nullptr || m.httpVersion < 1001) return;
+  m.expectSent = true;
+  if (!ieq(m.headersIn.expect->value, "100-continue")) return;
+  static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
+  Buf* b = newBuf(m, {kContinue, sizeof(kContinue) - 1});
+  b->flush = true;
+  writeFilter(m, b);
+}
+
 int readBody(Request& r, void (*post)(Request& r)) noexcept {
   Request& m = *r.main;
   Connection* c = m.conn;
   if (m.body == nullptr) m.body = m.arena.make<RequestBody>();
   if (&r != &m) r.body = m.body;
   m.body->post = post;
+  testExpect(m);
   if (c->messageDone || (m.headersIn.contentLengthN <= 0 && !m.headersIn.chunked)) {
     m.body->done = true;
     post(r);
@@ -1089,21 +1106,13 @@ int readBody(Request& r, void (*post)(Request& r)) noexcept {
   if (m.bodyReading) return kAgain;
   int64_t max = m.clcf()->clientMaxBodySize;
   if (max > 0 && m.body->received > max) return 413;
-  if (m.headersIn.expect != nullptr && !m.expectSent && m.httpVersion >= 1001 &&
-      ieq(m.headersIn.expect->value, "100-continue")) {
-    m.expectSent = true;
-    static const char kContinue[] = "HTTP/1.1 100 Continue\r\n\r\n";
-    Buf* b = newBuf(m, {kContinue, sizeof(kContinue) - 1});
-    b->flush = true;
-    writeFilter(m, b);
-  }
   m.bodyReading = true;
   startBodyRead(c);
   return kAgain;
 }
 
 int discardBody(Request& r) noexcept {
-  (void)r;
+  testExpect(*r.main);
   return kOk;  // finalize/requestDone discards an unread body
 }
 

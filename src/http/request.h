@@ -357,6 +357,9 @@ inline bool requestFreed(const Request& r) noexcept { return r.main->freed; }
 int readBody(Request& r, void (*post)(Request& r)) noexcept;
 // Reads and drops the body (called by finalize when nobody read it).
 int discardBody(Request& r) noexcept;
+// Sends "HTTP/1.1 100 Continue" once if the client asked for it (the body
+// is about to be read or discarded).
+void testExpect(Request& main) noexcept;
 
 // ---- Output ----------------------------------------------------------------
 

@@ -246,8 +246,15 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
       set(o, "1.27.0");
       return;
     case kServerProtocol: {
+      // As the client wrote it ("HTTP/1.2" too): the request line's last word.
       int v = r.main->httpVersion;
-      set(o, v >= 1001 ? "HTTP/1.1" : v == 1000 ? "HTTP/1.0" : "HTTP/0.9");
+      std::string_view line = r.main->requestLine;
+      size_t sp = line.rfind(" HTTP/");
+      if (v >= 1000 && sp != std::string_view::npos) {
+        set(o, line.substr(sp + 1));
+      } else {
+        set(o, v >= 1001 ? "HTTP/1.1" : v == 1000 ? "HTTP/1.0" : "");
+      }
       return;
     }
     case kHostname: {

@@ -1,6 +1,8 @@
-// libFuzzer target for the llhttp adapter + request builder: feeds arbitrary
-// bytes to the same llhttp settings/limits the server uses, then URI parsing
-// and normalisation, and the header lookups built from the slices.
+// libFuzzer target for the HTTP adapter: the nginx-grammar head parser
+// (parse.h: request line, header lines, Host validation, with the same
+// offsets checks the connection relies on), llhttp with arbitrary bytes,
+// then URI parsing and normalisation, and the header lookups built from the
+// slices.
 #include <llhttp.h>
 
 #include <cstdint>
@@ -9,6 +11,7 @@
 #include <vector>
 
 #include "core/arena.h"
+#include "http/parse.h"
 #include "http/request.h"
 #include "http/uri.h"
 
@@ -54,7 +57,45 @@ int onDone(llhttp_t* p) {
 
 }  // namespace
 
+namespace {
+
+// The head as connection.cc tokenizes it: every offset must stay inside the
+// bytes seen, and a complete line must end after where it started.
+void fuzzHead(const char* b, size_t size) {
+  lunet::http::RequestLineParse rl;
+  const char* err = nullptr;
+  int rc = lunet::http::parseRequestLine(b, 0, size, &rl, &err);
+  if (rc > 0 && err == nullptr) __builtin_trap();
+  if (rc != lunet::http::kHeadOk) return;
+  if (rl.next > size || rl.uriOff + rl.uriLen > size || rl.end > rl.next || rl.start > rl.end ||
+      rl.hostOff + rl.hostLen > size) {
+    __builtin_trap();
+  }
+  std::string host(rl.hostLen + 1, '\0');
+  long hn = lunet::http::validateHost({b + rl.hostOff, rl.hostLen}, host.data());
+  if (hn > static_cast<long>(rl.hostLen)) __builtin_trap();
+  size_t at = rl.next;
+  for (int i = 0; i < 200; i++) {
+    lunet::http::HeaderLineParse h;
+    size_t bad = 0;
+    rc = lunet::http::parseHeaderLine(b, at, size, &h, &bad);
+    if (rc == 400 && (bad < at || bad >= size)) __builtin_trap();
+    if (rc != lunet::http::kHeadOk) return;
+    if (h.next <= at || h.next > size || h.nameOff + h.nameLen > size ||
+        h.valOff + h.valLen > size) {
+      __builtin_trap();
+    }
+    if (h.last) return;
+    std::string v(h.valLen + 1, '\0');
+    (void)lunet::http::validateHost({b + h.valOff, h.valLen}, v.data());
+    at = h.next;
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fuzzHead(reinterpret_cast<const char*>(data), size);
   llhttp_settings_t st;
   llhttp_settings_init(&st);
   st.on_url = onUrl;
