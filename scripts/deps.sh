@@ -9,9 +9,12 @@ pkgs=(
   libgtest-dev
   libtest-base-perl libtext-diff-perl libipc-run3-perl libwww-perl liburi-perl
   lua-cjson curl procps bc strace
+  nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
 )
+# nginx (with the Lua module) is a test dependency: t/diff/ compares Lunet
+# with it, and t/ files can run against it (t/README.md).
 if [ "${1:-}" = "--bench" ]; then
-  pkgs+=(wrk nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache python3 util-linux)
+  pkgs+=(wrk python3 util-linux)
 fi
 
 missing=()
