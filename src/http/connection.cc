@@ -744,6 +744,7 @@ void resetHead(Connection* c) {
   c->urlOff = c->urlLen = c->methodOff = c->methodLen = 0;
   c->lineEnd = c->curLineStart = c->badLine = c->badAt = 0;
   c->version = 0;
+  c->prereadOff = c->prereadLen = 0;
   c->hostOff = c->hostLen = 0;
   c->absUri = false;
   c->inRequestLine = true;
@@ -806,12 +807,11 @@ int startRequest(Connection* c, size_t bodyStart) {
     c->restLen = c->hlen - bodyStart;
     return 0;
   }
-  if (e == HPE_OK && bodyStart < c->hlen) e = feed(c, c->hbuf + bodyStart, c->hlen - bodyStart);
-  if (c->parseError != 0) return c->parseError;
-  if (e != HPE_OK && e != HPE_PAUSED) {  // a chunked body that came with the head
-    LUNET_LOG(r->log, core::Level::kError, 0, "client sent invalid chunked body");
-    return 400;
-  }
+  if (e != HPE_OK) return 400;
+  // Body bytes that came with the head wait in hbuf until the body is read
+  // or discarded (processPreread), as nginx: the location decides the limits.
+  c->prereadOff = static_cast<uint32_t>(bodyStart);
+  c->prereadLen = static_cast<uint32_t>(c->hlen - bodyStart);
   return 0;
 }
 
@@ -1456,8 +1456,35 @@ void shutdownConnections() noexcept {
   }
 }
 
+int processPreread(Connection* c) noexcept {
+  if (c->prereadLen == 0 || c->messageDone) return 0;
+  size_t n = c->prereadLen;
+  c->prereadLen = 0;
+  llhttp_errno_t e = feed(c, c->hbuf + c->prereadOff, n);
+  if (c->parseError != 0) return c->parseError;
+  if (e != HPE_OK && e != HPE_PAUSED) {
+    if (c->req != nullptr) {
+      LUNET_LOG(c->req->log, core::Level::kError, 0, "client sent invalid chunked body");
+    }
+    return 400;
+  }
+  return 0;
+}
+
 void startBodyRead(Connection* c) noexcept {
   Request* r = c->req;
+  if (int st = processPreread(c); st != 0) {
+    stopReading(c);
+    c->closeAfter = true;
+    r->keepAlive = false;
+    r->bodyReading = false;
+    if (r->discardBody) {
+      closeConnection(c);
+      return;
+    }
+    finalize(*r, st);
+    return;
+  }
   if (c->messageDone) {
     r->bodyReading = false;
     if (r->body) r->body->done = true;

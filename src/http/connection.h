@@ -85,8 +85,9 @@ struct Connection {
   // Request is built): hparsed is the end of the last complete line.
   uint32_t urlOff = 0, urlLen = 0;
   uint32_t methodOff = 0, methodLen = 0;
-  uint32_t lineEnd = 0;               // end of the request line's text
-  uint32_t hostOff = 0, hostLen = 0;  // an absolute URI's host[:port]
+  uint32_t lineEnd = 0;                     // end of the request line's text
+  uint32_t hostOff = 0, hostLen = 0;        // an absolute URI's host[:port]
+  uint32_t prereadOff = 0, prereadLen = 0;  // body bytes in hbuf not parsed yet
   bool absUri = false;
   uint32_t curLineStart = 0;  // start of the header line being parsed
   uint32_t badLine = 0;       // an invalid header line: its start ...
@@ -156,6 +157,9 @@ void startWriting(Request& r) noexcept;
 int writeFilter(Request& r, Buf* in) noexcept;
 // Start body reading on the connection (request.cc readBody).
 void startBodyRead(Connection* c) noexcept;
+// Parses the body bytes that came with the head. Returns 0 or an HTTP
+// status (invalid chunked body, too large).
+int processPreread(Connection* c) noexcept;
 void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept;
 void stopTimer(Connection* c) noexcept;
 // Called by the write path when the queue drained.

@@ -1024,6 +1024,8 @@ bool wantsMsiePadding(const Request& r) noexcept {
 int specialResponse(Request& r, int status) noexcept {
   const HttpCoreLoc* l = r.clcf();
   r.main->expectSent = true;  // an error page answers no "Expect" (as nginx)
+  // nginx discards the body before an error page: a bad one ends keep-alive.
+  if (status != 400 && discardRequestBody(r) != kOk) r.main->keepAlive = false;
   r.headersOut.status = status == 494 ? 400 : status;
   if (!r.errorPage || l->recursiveErrorPages == 1) {
     for (const ErrorPage& ep : l->errorPages) {

@@ -1098,6 +1098,7 @@ int readBody(Request& r, void (*post)(Request& r)) noexcept {
   if (&r != &m) r.body = m.body;
   m.body->post = post;
   testExpect(m);
+  if (int st = processPreread(c); st != 0) return st;
   if (c->messageDone || (m.headersIn.contentLengthN <= 0 && !m.headersIn.chunked)) {
     m.body->done = true;
     post(r);
@@ -1109,6 +1110,18 @@ int readBody(Request& r, void (*post)(Request& r)) noexcept {
   m.bodyReading = true;
   startBodyRead(c);
   return kAgain;
+}
+
+int discardRequestBody(Request& r) noexcept {
+  Request& m = *r.main;
+  if (&r != &m) return kOk;
+  testExpect(m);
+  if (m.body != nullptr) return kOk;  // read, or being read
+  bool was = m.discardBody;
+  m.discardBody = true;  // parsed, not kept
+  int st = processPreread(m.conn);
+  m.discardBody = was;
+  return st == 413 ? kOk : st;
 }
 
 int discardBody(Request& r) noexcept {

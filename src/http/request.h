@@ -357,6 +357,11 @@ inline bool requestFreed(const Request& r) noexcept { return r.main->freed; }
 int readBody(Request& r, void (*post)(Request& r)) noexcept;
 // Reads and drops the body (called by finalize when nobody read it).
 int discardBody(Request& r) noexcept;
+// nginx's ngx_http_discard_request_body where a handler calls it before its
+// response (return, static): answers Expect and parses the body bytes that
+// came with the head; the rest is discarded after the response. Returns
+// kOk or a status (400 for an invalid chunked body).
+int discardRequestBody(Request& r) noexcept;
 // Sends "HTTP/1.1 100 Continue" once if the client asked for it (the body
 // is about to be read or discarded).
 void testExpect(Request& main) noexcept;

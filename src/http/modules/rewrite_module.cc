@@ -249,7 +249,9 @@ int doReturn(Request& r, const Op& op) {
   // nginx answers these with ngx_http_send_response, which discards the
   // body first (and so answers "Expect: 100-continue"); a bare error code
   // goes to the error page, which does not.
-  if (code < 400 || op.hasValue) testExpect(*r.main);
+  if (code < 400 || op.hasValue) {
+    if (int rc = discardRequestBody(r); rc != kOk) return rc;
+  }
   if (code == 301 || code == 302 || code == 303 || code == 307 || code == 308) {
     if (op.hasValue) r.headersOut.location = op.value.eval(r);
     return code;

@@ -319,6 +319,10 @@ int staticHandler(Request& r) {
     ::close(fd);
     return 405;
   }
+  if (int rc = discardRequestBody(r); rc != kOk) {  // as nginx, before the answer
+    ::close(fd);
+    return rc;
+  }
   auto* f = r.arena.make<FileRef>();
   f->fd = fd;
   f->size = st.st_size;
