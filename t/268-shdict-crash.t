@@ -33,6 +33,8 @@ http {
     server {
         listen 127.0.0.1:$port;
         location /write {
+            # a streamed HTTP/1.0 answer: not held for a Content-Length
+            lua_http10_buffering off;
             content_by_lua_block {
                 local d = ngx.shared.d
                 ngx.say(ngx.worker.pid())

@@ -132,6 +132,22 @@ int print(lua_State* L, bool newline, const char* fname) {
   int n = lua_gettop(L);
   size_t size = newline ? 1 : 0;
   for (int i = 1; i <= n; i++) size += measure(L, i, fname, i, 0);
+  if (wantsBuffering(ctx)) {
+    // lua_http10_buffering: held until the end, for a Content-Length.
+    ctx->buffering = true;
+    if (size > 0) {
+      char* buf = static_cast<char*>(r.arena.alloc(size, 1));
+      char* p = buf;
+      for (int i = 1; i <= n; i++) p = copyOut(L, i, p);
+      if (newline) *p++ = '\n';
+      http::Buf* b = http::newBuf(r, {buf, size});
+      *ctx->bufferedTail = b;
+      ctx->bufferedTail = &b->next;
+      ctx->bufferedBytes += static_cast<int64_t>(size);
+    }
+    lua_pushinteger(L, 1);
+    return 1;
+  }
   if (!r.headerSent) {
     int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
@@ -181,6 +197,10 @@ int flush(lua_State* L) {
   http::Request& r = *ctx->r;
   bool wait = lua_toboolean(L, 1);
   if (ctx->eofSent) return pushOutputError(L, "seen eof");
+  if (ctx->buffering) {  // lua_http10_buffering: nothing to flush
+    lua_pushinteger(L, 1);
+    return 1;
+  }
   if (!r.headerSent) {
     int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return pushOutputError(L, "nginx output filter error");
@@ -219,7 +239,11 @@ int sendHeaders(lua_State* L) {
   checkPhase(L, kOutputPhases);
   RequestCtx* ctx = checkRequest(L);
   http::Request& r = *ctx->r;
-  if (!r.headerSent && sendHeaderOnce(ctx) == http::kError) {
+  if (ctx->buffering) {
+    if (flushBuffered(ctx, false) == http::kError) {
+      return pushOutputError(L, "nginx output filter error");
+    }
+  } else if (!r.headerSent && sendHeaderOnce(ctx) == http::kError) {
     return pushOutputError(L, "nginx output filter error");
   }
   lua_pushinteger(L, 1);

@@ -178,6 +178,8 @@ const Directive kDirectives[] = {
      conf::setFlag<&LuaLocConf::transformUnderscores>, kLoc},
     {"lua_check_client_abort", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::checkClientAbort>,
      kLoc},
+    {"lua_http10_buffering", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::http10Buffering>,
+     kLoc},
     {"lua_use_default_type", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::useDefaultType>,
      kLoc},
     {"lua_shared_dict", kHttpMain, conf::kTake2, setLuaSharedDict, kMain},
@@ -215,6 +217,7 @@ void mergeLoc(Engine&, ConfBase* parent, ConfBase* child) {
   conf::mergeValue(c->transformUnderscores, p->transformUnderscores, int64_t{1});
   conf::mergeValue(c->checkClientAbort, p->checkClientAbort, int64_t{0});
   conf::mergeValue(c->useDefaultType, p->useDefaultType, int64_t{1});
+  conf::mergeValue(c->http10Buffering, p->http10Buffering, int64_t{1});
   if (!c->rewrite) c->rewrite = p->rewrite;
   if (!c->access) c->access = p->access;
   if (!c->headerFilter) c->headerFilter = p->headerFilter;

@@ -57,6 +57,7 @@ struct LuaLocConf : conf::ConfBase {
   int64_t transformUnderscores = -1;
   int64_t checkClientAbort = -1;
   int64_t useDefaultType = -1;
+  int64_t http10Buffering = -1;
   std::vector<LuaHandlerPtr> sets;  // set_by_lua* (run as rewrite ops)
   LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
 };

@@ -225,8 +225,37 @@ int sendHeaderOnce(RequestCtx* ctx) noexcept {
   return rc;
 }
 
+bool wantsBuffering(RequestCtx* ctx) noexcept {
+  http::Request& r = *ctx->r;
+  if (ctx->buffering) return true;
+  if (r.headerSent || r.httpVersion >= 1001 || r.main != &r || r.method == http::kHead) {
+    return false;
+  }
+  if (r.headersOut.contentLength >= 0) return false;
+  const LuaLocConf* lc = r.loc<LuaLocConf>(luaModule());
+  return lc != nullptr && lc->http10Buffering != 0;
+}
+
+int flushBuffered(RequestCtx* ctx, bool setLength) noexcept {
+  http::Request& r = *ctx->r;
+  ctx->buffering = false;
+  http::Buf* chain = ctx->buffered;
+  ctx->buffered = nullptr;
+  ctx->bufferedTail = &ctx->buffered;
+  if (setLength && r.headersOut.contentLength < 0) {
+    r.headersOut.contentLength = ctx->bufferedBytes;
+  }
+  int rc = sendHeaderOnce(ctx);
+  if (rc == http::kError) return rc;
+  if (rc == http::kDone || r.headerOnly || chain == nullptr) return http::kOk;
+  rc = http::output(r, chain);
+  if (rc == http::kError) ctx->outputFailed = true;
+  return rc;
+}
+
 int finishOutput(RequestCtx* ctx) noexcept {
   http::Request& r = *ctx->r;
+  if (ctx->buffering && flushBuffered(ctx, true) == http::kError) return http::kError;
   if (!r.headerSent) {
     int rc = sendHeaderOnce(ctx);
     if (rc == http::kError) return http::kError;
@@ -278,6 +307,14 @@ int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept {
     return http::kDeclined;
   }
   int code = ctx->exitCode;
+  if (ctx->buffering) {
+    // HTTP/1.0 output held: nothing went out yet. As lua-nginx-module, a
+    // closing code drops it with the connection; any other ends the
+    // response with what was printed, under the status set so far.
+    if (code == 408 || code == 499) return done(code);
+    if (code == http::kError) return done(444);
+    return done(finishOutput(ctx));
+  }
   if (code == http::kOk) {
     if (content || r.headerSent) return done(finishOutput(ctx));
     return http::kDeclined;

@@ -44,6 +44,12 @@ class RequestCtx {
 
   bool eofSent = false;
   bool mimeSet = false;  // Content-Type set or cleared from Lua: no default_type
+  // lua_http10_buffering: an HTTP/1.0 response without Content-Length is
+  // held here (header not sent) until the end, to send a Content-Length.
+  bool buffering = false;
+  http::Buf* buffered = nullptr;
+  http::Buf** bufferedTail = &buffered;
+  int64_t bufferedBytes = 0;
   bool filterFailed = false;
   bool outputFailed = false;  // the filter chain returned an error     // a Lua header/body filter
                               // raised: pass through
@@ -109,6 +115,12 @@ int sendHeaderOnce(RequestCtx* ctx) noexcept;
 // Sends the header (if not yet) and the last buf (if not yet). Returns an
 // http rc for finalize().
 int finishOutput(RequestCtx* ctx) noexcept;
+// lua_http10_buffering: true if output of ctx's request is to be held now
+// (HTTP/1.0 main request, header not sent, no Content-Length set, not HEAD).
+bool wantsBuffering(RequestCtx* ctx) noexcept;
+// Ends the buffering: sends the header (with the buffered size as
+// Content-Length if `setLength` and none was set) and the held output.
+int flushBuffered(RequestCtx* ctx, bool setLength) noexcept;
 // Translates the end of a rewrite/access/content thread into the result
 // the phase engine expects. `content`: result goes to finalize().
 int threadResult(RequestCtx* ctx, RunStatus s, bool content) noexcept;
