@@ -300,6 +300,24 @@ uint32_t Dict::allocItem(std::string_view key, size_t valueLen) noexcept {
   return first;
 }
 
+uint32_t Dict::takeChain(uint32_t n) noexcept {
+  DictHeader* h = hdr();
+  uint32_t first = h->freeHead;
+  uint32_t b = first;
+  for (uint32_t k = 0; k < n; k++) {
+    kinds()[b] = kChainKind;
+    refs()[b] = 0;
+    uint32_t nx = nextOf(b);
+    if (k + 1 == n) {
+      h->freeHead = nx;
+      nextOf(b) = 0;
+    }
+    b = nx;
+  }
+  h->freeCount -= n;
+  return first;
+}
+
 void Dict::commit(uint32_t item, uint32_t hash, ValueType type, uint32_t flags, uint64_t expires,
                   double num) noexcept {
   Head* h = head(item);
@@ -495,8 +513,10 @@ Rc Dict::incr(std::string_view key, double* value, bool hasInit, double init, in
 
 // List payload (after the key): elements [type u8][len u32][bytes], the live
 // ones from head.flags to valueLen; head.num counts them. Pops shrink the
-// range in place (no allocation, so they work in a full dict); pushes write
-// a compacted copy.
+// range in place (no allocation, so they work in a full dict). Pushes write
+// into the free bytes before the range (lpush after lpops) or after it
+// (rpush, taking chain blocks as needed); otherwise, or once the popped-off
+// prefix outgrows the live part, they write a compacted copy.
 
 Rc Dict::push(std::string_view key, bool left, ValueType type, std::string_view str, double num,
               int64_t* length, uint64_t now) noexcept {
@@ -518,6 +538,44 @@ Rc Dict::push(std::string_view key, bool left, ValueType type, std::string_view 
     std::memcpy(elem + 5, &num, 8);
     edata = elem + 5;
   }
+  uint32_t e = 5 + elen;
+  if (old != 0) {
+    // In place when possible: the new element goes into dead or unused
+    // bytes, then one store (flags or valueLen) makes it part of the list.
+    Head* h = head(old);
+    size_t k = h->keyLen;
+    if (left && h->flags >= e) {
+      beginWrite();
+      size_t at0 = k + h->flags - e;
+      writePayload(old, at0, elem, 5);
+      writePayload(old, at0 + 5, edata, elen);
+      at(h->flags).store(h->flags - e, std::memory_order_release);
+      h->num += 1;
+      touch(old);
+      *length = static_cast<int64_t>(h->num);
+      return Rc::kOk;
+    }
+    // Appending; unless the popped-off prefix outgrew the live part, then
+    // the copy below compacts the list.
+    if (!left && h->flags <= std::max<size_t>(4096, h->valueLen - h->flags)) {
+      size_t end = k + h->valueLen;
+      uint32_t have = blocksFor(end), need = blocksFor(end + e);
+      if (need - have > hdr()->freeCount) return Rc::kNoMemory;
+      beginWrite();
+      if (need > have) {
+        uint32_t last = old;
+        for (uint32_t i = 1; i < have; i++) last = nextOf(last);
+        nextOf(last) = takeChain(need - have);
+      }
+      writePayload(old, end, elem, 5);
+      writePayload(old, end + 5, edata, elen);
+      at(h->valueLen).store(h->valueLen + e, std::memory_order_release);
+      h->num += 1;
+      touch(old);
+      *length = static_cast<int64_t>(h->num);
+      return Rc::kOk;
+    }
+  }
   size_t liveOff = 0, liveLen = 0;
   double count = 0;
   uint64_t expires = 0;
@@ -528,7 +586,7 @@ Rc Dict::push(std::string_view key, bool left, ValueType type, std::string_view 
     count = h->num;
     expires = h->expires;
   }
-  size_t vlen = liveLen + 5 + elen;
+  size_t vlen = liveLen + e;
   if (hdr()->freeCount < blocksFor(key.size() + vlen)) return Rc::kNoMemory;
   uint32_t it = allocItem(key, vlen);
   size_t k = key.size();

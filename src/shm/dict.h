@@ -15,7 +15,7 @@
 //
 // Crash safety: a committed item's blocks are never modified except the
 // fixed-size number/expiry fields (single stores) and the live range of a
-// list (pops). New contents go into a new item that is committed (one
+// list (pushes and pops, committed by one store). New contents go into a new item that is committed (one
 // store) before the old one is retired. A locker that finds the previous
 // holder dead
 // rebuilds the index, the LRU list and the free list from the committed
@@ -151,6 +151,8 @@ class Dict {
   // Takes the blocks of an item for key + valueLen payload bytes and writes
   // the key; not committed, not linked. Returns 0 without enough blocks.
   uint32_t allocItem(std::string_view key, size_t valueLen) noexcept;
+  // Takes n free blocks as a linked chain (kind chain); caller checked freeCount.
+  uint32_t takeChain(uint32_t n) noexcept;
   void writePayload(uint32_t item, size_t off, const char* src, size_t n) noexcept;
   void copyPayload(uint32_t from, size_t fromOff, uint32_t to, size_t toOff, size_t n) noexcept;
   void commit(uint32_t item, uint32_t hash, ValueType type, uint32_t flags, uint64_t expires,

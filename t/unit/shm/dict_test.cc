@@ -165,6 +165,30 @@ TEST(Dict, ListsPushPopInPlace) {
   EXPECT_EQ(d.push("v", true, ValueType::kNumber, {}, 1, &len, kNow), Rc::kNotList);
 }
 
+// A queue used forever (rpush + lpop, a few items live) stays small: the
+// popped-off prefix is compacted away, pushes append in place.
+TEST(Dict, QueueDoesNotGrow) {
+  Fixture fx(64 * 1024);
+  Dict& d = fx.dict;
+  int64_t len;
+  ValueType t;
+  std::string s;
+  double num;
+  for (int i = 0; i < 10; i++) d.push("q", false, ValueType::kString, "x", 0, &len, kNow);
+  size_t free0 = d.freeSpace();
+  for (int i = 0; i < 100000; i++) {
+    ASSERT_EQ(d.push("q", false, ValueType::kString, std::string(40, 'a' + i % 26), 0, &len, kNow),
+              Rc::kOk)
+        << i;
+    ASSERT_EQ(d.pop("q", true, &t, &s, &num, kNow), Rc::kOk);
+  }
+  EXPECT_EQ(len, 11);
+  EXPECT_GT(d.freeSpace() + 8192, free0);  // at most the 4 KiB compaction slack and a block
+  EXPECT_EQ(d.check(), "");
+  EXPECT_EQ(d.llen("q", &len, kNow), Rc::kOk);
+  EXPECT_EQ(len, 10);
+}
+
 // A process killed inside a write (lock held, blocks taken, LRU half
 // relinked) leaves the dict usable: the next locker repairs it.
 TEST(Dict, SurvivesAWriterKilledMidWrite) {
@@ -286,8 +310,14 @@ TEST(Dict, RandomOperationsMatchAModel) {
       } else if (op == 5) {  // rpush / lpop
         std::string lkey = "list" + std::to_string(rng() % 3);
         int64_t len;
-        if (rng() % 2) {
-          d.push(lkey, false, ValueType::kString, std::string(rng() % 50, 'l'), 0, &len, now);
+        int r = static_cast<int>(rng() % 4);
+        if (r < 2) {
+          d.push(lkey, r == 1, ValueType::kString, std::string(rng() % 300, 'l'), 0, &len, now);
+        } else if (r == 2 && rng() % 2) {
+          ValueType t;
+          std::string s;
+          double num;
+          d.pop(lkey, false, &t, &s, &num, now);
         } else {
           ValueType t;
           std::string s;
