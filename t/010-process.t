@@ -119,14 +119,20 @@ is(scalar @kids, 2, 'two workers');
 
 sub cmdline { open my $fh, '<', "/proc/$_[0]/cmdline" or return ''; local $/; my $c = <$fh> // ''; $c =~ s/\0+$//; $c =~ s/\0/ /g; return $c; }
 like(cmdline($m), qr/^(?:lunet|nginx): master process /, 'master process title');
-like(cmdline($kids[0]), qr/^(?:lunet|nginx): worker process/, 'worker process title');
+# A worker sets its title and drops privileges right after fork; the master
+# serving through one worker says nothing of the other, so wait (bounded)
+# for each worker to have done both before checking.
+ok(wait_until(sub { !grep { cmdline($_) !~ /^(?:lunet|nginx): worker process/ } @kids }),
+   'worker process title') or diag(join "\n", map { "$_: " . cmdline($_) } @kids);
 
 sub uid_of { open my $fh, '<', "/proc/$_[0]/status" or return -1; while (<$fh>) { return $1 if /^Uid:\s+(\d+)/ } return -1; }
 SKIP: {
     skip 'privilege drop needs root', 2 unless $> == 0;
     my $nobody = getpwnam('nobody');
     is(uid_of($m), 0, 'master keeps root');
-    is(uid_of($kids[0]), $nobody, 'workers run as nobody when started as root with no "user"');
+    ok(wait_until(sub { !grep { uid_of($_) != $nobody } @kids }),
+       'workers run as nobody when started as root with no "user"')
+        or diag(join "\n", map { "$_: uid " . uid_of($_) } @kids);
 }
 kill 'TERM', $m;
 ok(wait_until(sub { !alive($m) }), 'master exits on TERM');
