@@ -12,7 +12,6 @@ namespace lunet::lua {
 namespace {
 
 constexpr uint32_t kReadPhases = kRequestPhases;
-constexpr uint32_t kWritePhases = kSet | kRewrite | kAccess | kContent | kHeaderFilter;
 
 // The header name as nginx will send it: underscores become dashes unless
 // lua_transform_underscores_in_response_headers is off. Arena copy.
