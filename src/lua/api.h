@@ -13,6 +13,7 @@ void injectConstantsApi(lua_State* L);  // api_constants.cc: ngx.OK, HTTP_*, nul
 void injectStringApi(lua_State* L);     // api_string.cc: encode/decode_args, hmac_sha1, sql
 void injectLogApi(lua_State* L);        // api_log.cc: ngx.log, print
 void injectSleepApi(lua_State* L);      // api_sleep.cc
+void injectTimerApi(lua_State* L);      // api_timer.cc: ngx.timer.*, require "lunet.timer"
 void injectOnAbortApi(lua_State* L);    // api_on_abort.cc: ngx.on_abort
 void injectRequestApi(lua_State* L);    // api_request.cc: ngx.req.* (not FFI)
 void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof, ...

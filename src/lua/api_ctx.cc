@@ -125,14 +125,19 @@ void resetAuxCtx(lua_State* L) { releaseCtxRef(L, &gAuxCtxRef); }
 
 // The ref of the ngx.ctx table of r in registry.ngx_lua_ctx_tables, < 0 if
 // it has none yet.
-extern "C" int lunet_ffi_get_ctx_ref(void* r) noexcept {
+// The fake request of init_worker/exit_worker/timers: the running owner's
+// (a timer run has an ngx.ctx of its own), else the one aux slot.
+int* ctxRefSlot(void* r) noexcept {
   RequestCtx* ctx = ffiRequest(r);
-  return ctx != nullptr ? ctx->ctxRef : gAuxCtxRef;
+  if (ctx != nullptr) return &ctx->ctxRef;
+  if (Owner* o = current().owner; o != nullptr) return &o->ctxRef;
+  return &gAuxCtxRef;
 }
 
+extern "C" int lunet_ffi_get_ctx_ref(void* r) noexcept { return *ctxRefSlot(r); }
+
 extern "C" int lunet_ffi_set_ctx_ref(void* r, int ref) noexcept {
-  RequestCtx* ctx = ffiRequest(r);
-  (ctx != nullptr ? ctx->ctxRef : gAuxCtxRef) = ref;
+  *ctxRefSlot(r) = ref;
   return kFfiOk;
 }
 

@@ -9,6 +9,7 @@ namespace lunet::lua {
 namespace {
 
 const core::Log& currentLog() {
+  if (Owner* o = current().owner; o != nullptr) return o->log();
   RequestCtx* rc = current().req;
   return rc != nullptr ? rc->log() : core::processLog();
 }
@@ -114,7 +115,8 @@ int print(lua_State* L) { return logArgs(L, 6 /* NOTICE */, 1); }
 extern "C" int lunet_ffi_raw_log(void* r, int level, const char* s, size_t len) noexcept {
   if (level < 0 || level > 8) return kFfiError;
   RequestCtx* ctx = r != nullptr ? ffiRequest(r) : nullptr;
-  const core::Log& log = ctx != nullptr ? ctx->log() : core::processLog();
+  Owner* o = current().owner;
+  const core::Log& log = ctx != nullptr ? ctx->log() : o != nullptr ? o->log() : core::processLog();
   auto l = static_cast<core::Level>(level);
   if (log.enabled(l)) log.error(l, 0, "%.*s", static_cast<int>(len), s);
   return kFfiOk;

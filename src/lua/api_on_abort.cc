@@ -48,10 +48,8 @@ void onClientAbort(http::Request& r, void* data) {
     return;
   }
   Scheduler& s = Scheduler::get();
-  EntryThread* t = s.acquire();
+  EntryThread* t = s.acquire(ctx);
   t->phase = ctx->onAbortPhase;
-  t->req = ctx;
-  t->owner = ctx;
   t->onFinish = onAbortThreadFinish;
   ctx->abortThread = t;
   lua_State* co = t->state();

@@ -178,18 +178,16 @@ int ngxPrint(lua_State* L) { return print(L, false, "print"); }
 
 void onDrained(http::Request& r, void*) {
   RequestCtx* ctx = RequestCtx::find(r);
-  if (ctx == nullptr || !ctx->waitingFlush || ctx->thread == nullptr) return;
+  if (ctx == nullptr || !ctx->waitingFlush) return;
   ctx->waitingFlush = false;
-  EntryThread* t = ctx->thread;
-  lua_pushinteger(t->waitingState(), 1);
-  Scheduler::get().resume(t, 1);
+  Scheduler& s = Scheduler::get();
+  lua_State* co = s.waiter(&ctx->flushWait);
+  if (co == nullptr) return;  // drained before the thread suspended
+  lua_pushinteger(co, 1);
+  s.resume(&ctx->flushWait, 1);
 }
 
-Wait gFlushWait{[](Wait* w) noexcept {
-                  auto* ctx = static_cast<RequestCtx*>(w->data);
-                  ctx->waitingFlush = false;
-                },
-                nullptr};
+void cancelFlush(Wait* w) noexcept { static_cast<RequestCtx*>(w->data)->waitingFlush = false; }
 
 int flush(lua_State* L) {
   checkPhase(L, kOutputPhases);
@@ -209,8 +207,10 @@ int flush(lua_State* L) {
   b->flush = true;
   if (http::output(r, b) == http::kError) return pushOutputError(L, "nginx output filter error");
   Scheduler* s = Scheduler::tryGet();
-  if (!wait || r.out == nullptr || s == nullptr || !s->managed(L) ||
-      s->currentEntry() != ctx->thread) {
+  // Waits until the socket took everything (queued bufs and writes in
+  // flight), as nginx waits for c->buffered; onDrained() reports an
+  // already drained request at once.
+  if (!wait || s == nullptr || !s->managed(L) || s->currentEntry() != ctx->thread) {
     lua_pushinteger(L, 1);
     return 1;
   }
@@ -220,8 +220,9 @@ int flush(lua_State* L) {
     lua_pushinteger(L, 1);
     return 1;
   }
-  gFlushWait.data = ctx;
-  return s->suspend(L, &gFlushWait);
+  ctx->flushWait.cancel = cancelFlush;
+  ctx->flushWait.data = ctx;
+  return s->suspend(L, &ctx->flushWait);
 }
 
 int eof(lua_State* L) {

@@ -142,13 +142,12 @@ namespace {
 
 void onBodyRead(http::Request& r) {
   RequestCtx* ctx = RequestCtx::find(r);
-  if (ctx == nullptr || !ctx->waitingBody || ctx->thread == nullptr) return;
+  if (ctx == nullptr || !ctx->waitingBody) return;
   ctx->waitingBody = false;
-  Scheduler::get().resume(ctx->thread, 0);
+  Scheduler::get().resume(&ctx->bodyWait, 0);  // ignored if stale
 }
 
-Wait gBodyWait{[](Wait* w) noexcept { static_cast<RequestCtx*>(w->data)->waitingBody = false; },
-               nullptr};
+void cancelBody(Wait* w) noexcept { static_cast<RequestCtx*>(w->data)->waitingBody = false; }
 
 int readBody(lua_State* L) {
   checkPhase(L, kBodyPhases);
@@ -164,8 +163,9 @@ int readBody(lua_State* L) {
   if (rc == http::kOk) return 0;
   if (rc == http::kAgain) {
     ctx->waitingBody = true;
-    gBodyWait.data = ctx;
-    return s->suspend(L, &gBodyWait);
+    ctx->bodyWait.cancel = cancelBody;
+    ctx->bodyWait.data = ctx;
+    return s->suspend(L, &ctx->bodyWait);
   }
   // 413, 400, ...: finish the request with it, as lua-nginx-module does.
   ctx->exited = true;

@@ -11,17 +11,20 @@ namespace lunet::lua {
 
 namespace {
 
-void onWake(uv_timer_t* h) {
-  auto* t = static_cast<EntryThread*>(h->data);
-  if (t->req != nullptr) {
+// The sleep's "timeout" (it is all there is to it).
+int onSleepDone(Wait* w, lua_State*) noexcept {
+  EntryThread* t = w->thread;
+  if (t != nullptr && t->req != nullptr) {
     const http::Request& r = *t->req->r;
     LUNET_LOG(t->req->log(), core::Level::kDebug, 0, "lua sleep timer expired: \"%.*s?%.*s\"",
               static_cast<int>(r.uri.size()), r.uri.data(), static_cast<int>(r.args.size()),
               r.args.data());
   } else {
-    LUNET_LOG(core::processLog(), core::Level::kDebug, 0, "lua sleep timer expired: \"?\"");
+    const core::Log& log =
+        t != nullptr && t->owner != nullptr ? t->owner->log() : core::processLog();
+    LUNET_LOG(log, core::Level::kDebug, 0, "lua sleep timer expired: \"?\"");
   }
-  Scheduler::get().resume(t, 0);
+  return 0;
 }
 
 int sleep(lua_State* L) {
@@ -35,12 +38,13 @@ int sleep(lua_State* L) {
   if (s == nullptr || !s->managed(L))
     return luaL_error(L, "attempt to yield across C-call boundary");
   EntryThread* t = s->currentEntry();
-  LUNET_LOG(t->req != nullptr ? t->req->log() : core::processLog(), core::Level::kDebug, 0,
-            "lua ready to sleep for %lld ms", static_cast<long long>(ms));
-  uv_timer_t* tm = t->timer();
-  tm->data = t;
-  LUNET_UV_CHECK(uv_timer_start(tm, onWake, static_cast<uint64_t>(ms), 0));
-  return s->suspend(L, t->timerWait());
+  const core::Log& log = t->req != nullptr     ? t->req->log()
+                         : t->owner != nullptr ? t->owner->log()
+                                               : core::processLog();
+  LUNET_LOG(log, core::Level::kDebug, 0, "lua ready to sleep for %lld ms",
+            static_cast<long long>(ms));
+  // An operation that never completes, raced against its timeout.
+  return s->suspendFor(L, t->sleepWait(), static_cast<uint64_t>(ms), onSleepDone);
 }
 
 }  // namespace

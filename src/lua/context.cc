@@ -106,6 +106,12 @@ int ffiCheck(uint32_t allowed, RequestCtx** ctx, const char** err) noexcept {
     return kFfiNoReqCtx;
   }
   if ((p & allowed) == 0) {
+    // A timer has a fake request in OpenResty, whose FFI functions then
+    // refuse it with this wording.
+    if (p == kTimer) {
+      *err = "API disabled in the current context";
+      return kFfiBadContext;
+    }
     int bit = __builtin_ctz(p);
     *err = bit < 12 ? kDisabled[bit] : "API disabled in the context of (unknown)";
     return kFfiBadContext;

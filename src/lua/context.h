@@ -42,12 +42,14 @@ const char* phaseName(uint32_t phase);
 const char* phaseContextName(uint32_t phase);
 
 class RequestCtx;
+class Owner;
 
 // What is running right now. lua/resty/core/base.lua reads `phase` and
 // `req` through FFI (lunet_ffi_run_ctx): keep them first, in this order.
 struct RunCtx {
   uint32_t phase = kNone;
   RequestCtx* req = nullptr;  // null outside request phases (init, timer, ...)
+  Owner* owner = nullptr;     // the running thread's owner (request, timer)
 };
 static_assert(offsetof(RunCtx, phase) == 0 && offsetof(RunCtx, req) == sizeof(void*),
               "lua/resty/core/base.lua's lunet_ffi_run_ctx_t");
@@ -57,9 +59,10 @@ RunCtx& current();
 // Sets the current context for the lifetime of the object.
 class ScopedRunCtx {
  public:
-  ScopedRunCtx(uint32_t phase, RequestCtx* req) : saved_(current()) {
+  ScopedRunCtx(uint32_t phase, RequestCtx* req, Owner* owner = nullptr) : saved_(current()) {
     current().phase = phase;
     current().req = req;
+    current().owner = owner;
   }
   ~ScopedRunCtx() { current() = saved_; }
   ScopedRunCtx(const ScopedRunCtx&) = delete;

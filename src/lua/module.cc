@@ -5,6 +5,7 @@
 #include "http/core_module.h"
 #include "lua/context.h"
 #include "lua/phases.h"
+#include "lua/timer.h"
 #include "process/cycle.h"
 
 namespace lunet::lua {
@@ -145,6 +146,30 @@ void setByLua(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d) {
   }
 }
 
+void setTimerOverflow(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  auto* mc = static_cast<LuaMainConf*>(c);
+  if (mc->timerOverflowQueue != -1) duplicate(n);
+  const std::string& v = n.arg(0);
+  if (v == "drop") {
+    mc->timerOverflowQueue = 0;
+  } else if (v == "queue") {
+    mc->timerOverflowQueue = 1;
+  } else {
+    fail(n, "invalid value \"" + v + "\" in \"" + n.name +
+                "\" directive, it must be \"drop\" or \"queue\"");
+  }
+}
+
+void setTimerLimit(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d) {
+  int64_t v = conf::parseNumber(n, 0);
+  if (v < 1) fail(n, "invalid value \"" + n.arg(0) + "\" in \"" + n.name + "\" directive");
+  (void)e;
+  auto* mc = static_cast<LuaMainConf*>(c);
+  int64_t& slot = d.name == "lua_max_pending_timers" ? mc->maxPendingTimers : mc->maxRunningTimers;
+  if (slot != -1) duplicate(n);
+  slot = v;
+}
+
 void setPath(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   auto* mc = static_cast<LuaMainConf*>(c);
   std::optional<std::string>& slot =
@@ -183,10 +208,9 @@ const Directive kDirectives[] = {
     {"lua_use_default_type", kAnyLevel, conf::kFlag, conf::setFlag<&LuaLocConf::useDefaultType>,
      kLoc},
     {"lua_shared_dict", kHttpMain, conf::kTake2, setLuaSharedDict, kMain},
-    {"lua_max_pending_timers", kHttpMain, conf::kTake1,
-     conf::setNumber<&LuaMainConf::maxPendingTimers>, kMain},
-    {"lua_max_running_timers", kHttpMain, conf::kTake1,
-     conf::setNumber<&LuaMainConf::maxRunningTimers>, kMain},
+    {"lua_max_pending_timers", kHttpMain, conf::kTake1, setTimerLimit, kMain},
+    {"lua_max_running_timers", kHttpMain, conf::kTake1, setTimerLimit, kMain},
+    {"lua_timer_overflow", kHttpMain, conf::kTake1, setTimerOverflow, kMain},
     // Deprecated / no effect in Lunet: resty.core is always loaded, libuv
     // restarts system calls itself, LuaJIT's allocator is left alone.
     {"lua_load_resty_core", kHttpMain, conf::kFlag, conf::setIgnored, conf::Slot::kNone},
@@ -229,6 +253,7 @@ void initMain(Engine&, ConfBase* c) {
   auto* mc = static_cast<LuaMainConf*>(c);
   if (mc->maxPendingTimers == -1) mc->maxPendingTimers = 1024;
   if (mc->maxRunningTimers == -1) mc->maxRunningTimers = 256;
+  if (mc->timerOverflowQueue == -1) mc->timerOverflowQueue = 0;
 }
 
 void postConfiguration(Engine& e) {
@@ -276,7 +301,20 @@ void initProcess(process::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   setCurrentVm(mc->vm.get());
+  TimerStore::Limits limits;
+  limits.maxPending = mc->maxPendingTimers;
+  limits.maxRunning = mc->maxRunningTimers;
+  limits.queueOverflow = mc->timerOverflowQueue == 1;
+  mc->vm->timers().setLimits(limits);
   runInitWorker();
+}
+
+// Graceful exit (QUIT, HUP's retired workers, signal_graceful_exit):
+// pending timers run now with premature = true.
+void shutdownProcess(process::Cycle& c) {
+  auto* mc = c.conf<LuaMainConf>(luaModule());
+  if (mc == nullptr || !mc->vm) return;
+  mc->vm->timers().shutdown();
 }
 
 void exitProcess(process::Cycle& c) {
@@ -298,6 +336,7 @@ const conf::Module kLuaModule{
     .mergeLoc = mergeLoc,
     .postConfiguration = postConfiguration,
     .initProcess = initProcess,
+    .shutdownProcess = shutdownProcess,
     .exitProcess = exitProcess,
 };
 

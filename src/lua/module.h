@@ -44,6 +44,7 @@ struct LuaMainConf : conf::ConfBase {
   LuaHandlerPtr init, initWorker, exitWorker;
   int64_t maxPendingTimers = -1;
   int64_t maxRunningTimers = -1;
+  int64_t timerOverflowQueue = -1;  // lua_timer_overflow: 0 drop, 1 queue
   // Which phases any location uses (handlers are registered only if so).
   bool anyRewrite = false, anyAccess = false;
   bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;

@@ -13,10 +13,10 @@ namespace {
 
 void cleanup(void* p) {
   auto* ctx = static_cast<RequestCtx*>(p);
-  Scheduler* s = Scheduler::tryGet();
-  if (ctx->thread != nullptr && s != nullptr) s->release(ctx->thread);
+  // Every thread of the request (main, on_abort callback, ...) and every
+  // object it handed to Lua.
+  ctx->endOwned();
   ctx->thread = nullptr;
-  if (ctx->abortThread != nullptr && s != nullptr) s->release(ctx->abortThread);
   ctx->abortThread = nullptr;
   Vm* vm = currentVm();
   if (vm != nullptr) releaseCtxRef(vm->state(), &ctx->ctxRef);
@@ -121,11 +121,9 @@ RunStatus runRequestHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool
             static_cast<int>(r.uri.size()), r.uri.data(), r.main->count);
   startAbortWatch(ctx);
   Scheduler& s = Scheduler::get();
-  EntryThread* t = s.acquire();
+  EntryThread* t = s.acquire(ctx);
   LUNET_LOG(ctx->log(), core::Level::kDebug, 0, "lua creating new thread");
   t->phase = phase;
-  t->req = ctx;
-  t->owner = ctx;
   t->onFinish = onFinish;
   *out = t;
   std::string err;
@@ -161,10 +159,8 @@ RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool co
               r.uri.data());
   }
   Scheduler& s = Scheduler::get();
-  EntryThread* t = s.acquire();
+  EntryThread* t = s.acquire(ctx);
   t->phase = phase;
-  t->req = ctx;
-  t->owner = ctx;
   *out = t;
   std::string err;
   if (!pushHandler(t->state(), h, codeCache, &err)) {
@@ -191,6 +187,9 @@ RunStatus runSyncHandler(RequestCtx* ctx, uint32_t phase, LuaHandler& h, bool co
 }
 
 void holdHandlerRequest(http::Request& r) noexcept { http::holdRequest(r); }
+
+void RequestCtx::hold() noexcept { holdHandlerRequest(*r); }
+void RequestCtx::unhold() noexcept { unholdHandlerRequest(*r); }
 
 bool unholdHandlerRequest(http::Request& r) noexcept {
   if (!http::requestFreed(r)) {

@@ -13,7 +13,7 @@
 
 namespace lunet::lua {
 
-class RequestCtx {
+class RequestCtx final : public Owner {
  public:
   // The ctx of r, created on first use (registers the cleanup).
   static RequestCtx* of(http::Request& r) noexcept;
@@ -25,7 +25,6 @@ class RequestCtx {
   EntryThread* thread = nullptr;  // thread of the current rewrite/access/content
   uint32_t phase = 0;
 
-  int ctxRef = LUA_NOREF;  // ngx.ctx
   // lua_code_cache off: the request's own globals table (see freshEnv()).
   int envRef = LUA_NOREF;
 
@@ -64,7 +63,19 @@ class RequestCtx {
   bool bodyEof = false;
   bool bodyChunkChanged = false;
 
-  const core::Log& log() const { return r->log; }
+  const core::Log& log() const noexcept override { return r->log; }
+
+  // Owner
+  bool alive() const noexcept override { return !http::requestFreed(*r); }
+  void hold() noexcept override;
+  void unhold() noexcept override;
+  RequestCtx* request() noexcept override { return this; }
+  uint32_t ownerPhase() const noexcept override { return phase; }
+
+  // The waits of ngx.flush(true) and ngx.req.read_body(): one per request,
+  // so two requests waiting at once never share one.
+  Wait flushWait;
+  Wait bodyWait;
 
   // Saved ngx.exit state around a nested filter thread.
   struct ExitState {

@@ -49,21 +49,62 @@ const char kWrap[] =
 
 }  // namespace
 
-uv_timer_t* EntryThread::timer() {
-  if (!timer_.initialized()) {
-    LUNET_UV_CHECK(uv_timer_init(event::loop(), timer_.get()));
-    timer_.markInitialized();
+void OwnedObject::detach() noexcept {
+  if (owner_ == nullptr) return;
+  if (prev_ != nullptr) {
+    prev_->next_ = next_;
+  } else {
+    owner_->objects_ = next_;
   }
-  return timer_.get();
+  if (next_ != nullptr) next_->prev_ = prev_;
+  owner_ = nullptr;
+  prev_ = next_ = nullptr;
 }
 
-Wait* EntryThread::timerWait() {
-  timerWait_.data = this;
-  timerWait_.cancel = [](Wait* w) noexcept {
-    auto* t = static_cast<EntryThread*>(w->data);
-    if (t->timer_.initialized()) uv_timer_stop(t->timer_.get());
-  };
-  return &timerWait_;
+void Owner::adopt(OwnedObject* o) noexcept {
+  o->detach();
+  o->owner_ = this;
+  o->dead_ = false;
+  o->prev_ = nullptr;
+  o->next_ = objects_;
+  if (objects_ != nullptr) objects_->prev_ = o;
+  objects_ = o;
+}
+
+void Owner::endOwned() noexcept {
+  Scheduler* s = Scheduler::tryGet();
+  while (threads_ != nullptr) {
+    EntryThread* t = threads_;
+    if (s != nullptr) {
+      s->release(t);  // unlinks t
+    }
+    if (threads_ == t) {  // not released (no scheduler, or running): unlink
+      threads_ = t->ownerNext_;
+      if (threads_ != nullptr) threads_->ownerPrev_ = nullptr;
+      t->ownerNext_ = t->ownerPrev_ = nullptr;
+      t->owner = nullptr;
+    }
+  }
+  while (objects_ != nullptr) {
+    OwnedObject* o = objects_;
+    o->detach();
+    o->dead_ = true;
+    o->ownerEnded();
+  }
+}
+
+void Scheduler::onThreadTimer(uv_timer_t* h) {
+  auto* t = static_cast<EntryThread*>(h->data);
+  Wait* w = t->wait_;
+  auto* onTimeout = t->onTimeout_;
+  t->onTimeout_ = nullptr;
+  Scheduler* s = Scheduler::tryGet();
+  if (w == nullptr || s == nullptr || t->waiting_ == nullptr) return;
+  // The timeout won: stop the operation, then resume with its results.
+  if (w->cancel != nullptr) w->cancel(w);
+  lua_State* co = t->waiting_->co;
+  int n = onTimeout != nullptr ? onTimeout(w, co) : 0;
+  s->resume(w, n);
 }
 
 void EntryThread::setGlobals() {
@@ -110,7 +151,7 @@ Scheduler& Scheduler::get() { return *gInstance; }
 void Scheduler::makeCurrent() noexcept { gInstance = this; }
 Scheduler* Scheduler::tryGet() { return gInstance; }
 
-EntryThread* Scheduler::acquire() noexcept {
+EntryThread* Scheduler::acquire(Owner* owner) noexcept {
   EntryThread* t;
   if (!pool_.empty()) {
     t = pool_.back();
@@ -128,24 +169,50 @@ EntryThread* Scheduler::acquire() noexcept {
   t->root_.entry = t;
   t->root_.parent = nullptr;
   t->root_.state = Coroutine::State::kSuspended;
+  if (owner != nullptr) {
+    t->owner = owner;
+    t->phase = owner->ownerPhase();
+    t->req = owner->request();
+    t->ownerPrev_ = nullptr;
+    t->ownerNext_ = owner->threads_;
+    if (owner->threads_ != nullptr) owner->threads_->ownerPrev_ = t;
+    owner->threads_ = t;
+  }
   return t;
 }
 
 RunStatus Scheduler::run(EntryThread* t, int nargs) noexcept { return loop(t, &t->root_, nargs); }
 
-RunStatus Scheduler::resume(EntryThread* t, int nret) noexcept {
-  http::Request* r = t->req != nullptr ? t->req->r : nullptr;
-  // Its request was closed and awaits destruction (which releases t).
-  if (r != nullptr && http::requestFreed(*r)) return RunStatus::kSuspended;
+lua_State* Scheduler::waiter(const Wait* w) const noexcept {
+  EntryThread* t = w->thread;
+  if (t == nullptr || t->wait_ != w || t->gen_ != w->gen || t->waiting_ == nullptr) return nullptr;
+  return t->waiting_->co;
+}
+
+RunStatus Scheduler::resume(Wait* w, int nret) noexcept {
+  EntryThread* t = w->thread;
+  if (waiter(w) == nullptr) return RunStatus::kSuspended;  // stale
+  return resumeThread(t, nret);
+}
+
+RunStatus Scheduler::resumeThread(EntryThread* t, int nret) noexcept {
+  Owner* owner = t->owner;
+  // Its owner was closed and awaits destruction (which releases t).
+  if (owner != nullptr && !owner->alive()) return RunStatus::kSuspended;
   Coroutine* cur = t->waiting_;
   t->waiting_ = nullptr;
   t->wait_ = nullptr;
-  // The request must outlive the handler even if something it calls (or
-  // onFinish) closes the connection: see holdHandlerRequest().
-  if (r != nullptr) holdHandlerRequest(*r);
+  t->gen_++;
+  if (t->onTimeout_ != nullptr) {
+    t->onTimeout_ = nullptr;
+    uv_timer_stop(t->timer_.get());
+  }
+  // The owner must outlive the handler even if something it calls (or
+  // onFinish) ends it: see holdHandlerRequest().
+  if (owner != nullptr) owner->hold();
   RunStatus s = loop(t, cur, nret);
   if (s != RunStatus::kSuspended && t->onFinish != nullptr) t->onFinish(t, s);
-  if (r != nullptr) unholdHandlerRequest(*r);
+  if (owner != nullptr) owner->unhold();
   return s;
 }
 
@@ -174,7 +241,7 @@ RunStatus Scheduler::loop(EntryThread* t, Coroutine* cur, int nargs) noexcept {
   Coroutine* savedRunning = running_;
   Op savedOp = op_;
   Coroutine* savedTarget = opTarget_;
-  ScopedRunCtx ctx(t->phase, t->req);
+  ScopedRunCtx ctx(t->phase, t->req, t->owner);
   RunStatus result;
   for (;;) {
     cur->state = Coroutine::State::kRunning;
@@ -327,7 +394,18 @@ void Scheduler::release(EntryThread* t) noexcept {
     t->wait_ = nullptr;
     if (w->cancel != nullptr) w->cancel(w);
   }
+  t->gen_++;
+  t->onTimeout_ = nullptr;
   t->waiting_ = nullptr;
+  if (Owner* o = t->owner; o != nullptr) {
+    if (t->ownerPrev_ != nullptr) {
+      t->ownerPrev_->ownerNext_ = t->ownerNext_;
+    } else if (o->threads_ == t) {
+      o->threads_ = t->ownerNext_;
+    }
+    if (t->ownerNext_ != nullptr) t->ownerNext_->ownerPrev_ = t->ownerPrev_;
+    t->ownerNext_ = t->ownerPrev_ = nullptr;
+  }
   dropUsers(t);
   lua_State* co = t->root_.co;
   if (co != nullptr) {
@@ -358,9 +436,25 @@ void Scheduler::release(EntryThread* t) noexcept {
 }
 
 int Scheduler::suspend(lua_State* L, Wait* w) {
-  running_->entry->wait_ = w;
+  EntryThread* t = running_->entry;
+  t->wait_ = w;
+  w->thread = t;
+  w->gen = t->gen_;
   op_ = Op::kSuspend;
   return lua_yield(L, 0);
+}
+
+int Scheduler::suspendFor(lua_State* L, Wait* w, uint64_t ms,
+                          int (*onTimeout)(Wait* w, lua_State* co) noexcept) {
+  EntryThread* t = running_->entry;
+  if (!t->timer_.initialized()) {
+    LUNET_UV_CHECK(uv_timer_init(event::loop(), t->timer_.get()));
+    t->timer_.markInitialized();
+  }
+  t->timer_->data = t;
+  t->onTimeout_ = onTimeout != nullptr ? onTimeout : [](Wait*, lua_State*) noexcept { return 0; };
+  LUNET_UV_CHECK(uv_timer_start(t->timer_.get(), onThreadTimer, ms, 0));
+  return suspend(L, w);
 }
 
 int Scheduler::exit(lua_State* L) {

@@ -17,20 +17,32 @@
 // raised. Functions only C++ calls (run/resume/release, FFI exports) are
 // noexcept.
 //
+// Owners. Every entry thread belongs to an Owner: a request (RequestCtx), a
+// timer (TimerCtx), later the resty runner. The scheduler asks the owner
+// whether it is still alive before resuming, holds it across a resume (so
+// something the handler calls cannot destroy it underneath), and an owner
+// that ends releases every thread it owns (cancelling their pending waits)
+// and marks the objects handed to Lua on its behalf dead (OwnedObject).
+//
 // The yield contract for an API (sleep, cosockets, pipes, semaphores, ...):
 //
 //   1. checkPhase(L, kYieldable)            (context allowed?)
-//   2. fill a Wait with a cancel function   (cleanup if the owner dies first)
-//   3. arm the libuv handle                 (callback knows the EntryThread)
-//   4. return Scheduler::get().suspend(L, &wait);
+//   2. a Wait of the operation (its own, never shared between threads),
+//      with a cancel function              (cleanup if the owner dies first)
+//   3. arm the libuv handle                 (its data points at the Wait)
+//   4. return Scheduler::get().suspend(L, &wait);          or, raced
+//      against a timeout: suspendFor(L, &wait, ms, onTimeout)
 //
 // and in the libuv callback:
 //
-//   lua_State* co = t->waitingState();  push results on co;
-//   Scheduler::get().resume(t, nresults);
+//   lua_State* co = Scheduler::get().waiter(&wait);
+//   if (co == nullptr) return;               (stale: resumed or released)
+//   push results on co;  Scheduler::get().resume(&wait, nresults);
 //
-// If the request (or timer) that owns the thread ends first, its owner calls
-// release(), which calls wait->cancel() — the callback must then never run.
+// suspend() stamps the Wait with its thread and a generation number; a
+// late or duplicate callback (the thread was resumed, released, or pooled
+// and reused meanwhile) finds waiter() null and never resumes the wrong
+// coroutine. If the owner ends first, release() calls wait->cancel().
 #pragma once
 
 #include <uv.h>
@@ -41,19 +53,84 @@
 #include <string>
 #include <vector>
 
+#include "core/log.h"
 #include "event/loop.h"
 
 namespace lunet::lua {
 
 class RequestCtx;
 class EntryThread;
+class Owner;
 
-// A pending asynchronous operation of a suspended thread. Usually embedded in
-// the API's own state object (recover it with a container_of-style cast).
+// A pending asynchronous operation of one suspended thread. Embedded in the
+// API's own per-operation state (a request's flush wait, a thread's sleep);
+// one Wait is never shared by two threads.
 struct Wait {
-  // Stops the operation for good without resuming (the owner went away).
+  // Stops the operation for good without resuming (the owner went away, or
+  // the timeout of suspendFor() fired first).
   void (*cancel)(Wait* self) noexcept = nullptr;
   void* data = nullptr;  // for the API's use
+  // Set by suspend(): the thread and its wait generation at that moment.
+  EntryThread* thread = nullptr;
+  uint32_t gen = 0;
+};
+
+// Something handed to Lua on behalf of an owner (a socket, a pipe, ...).
+// When the owner ends, ownerEnded() runs and dead() becomes true; the API
+// then fails with a clear error instead of touching freed state.
+class OwnedObject {
+ public:
+  bool dead() const noexcept { return dead_; }
+  Owner* owner() const noexcept { return owner_; }
+  // Unlinks from the owner without marking dead (the object closed itself).
+  void detach() noexcept;
+
+ protected:
+  virtual void ownerEnded() noexcept {}
+  ~OwnedObject() = default;
+
+ private:
+  friend class Owner;
+  friend class Scheduler;
+  Owner* owner_ = nullptr;
+  OwnedObject* prev_ = nullptr;
+  OwnedObject* next_ = nullptr;
+  bool dead_ = false;
+};
+
+// What entry threads run on behalf of (see the comment at the top).
+class Owner {
+ public:
+  // False once the owner is closed and only waits for destruction: the
+  // scheduler then does not resume its threads.
+  virtual bool alive() const noexcept { return true; }
+  // Around a resume of one of its threads.
+  virtual void hold() noexcept {}
+  virtual void unhold() noexcept {}
+  // The request, for request owners.
+  virtual RequestCtx* request() noexcept { return nullptr; }
+  // The context new threads of this owner run in (kTimer, the phase, ...).
+  virtual uint32_t ownerPhase() const noexcept = 0;
+  // Where Lua code of this owner logs (ngx.log, errors).
+  virtual const core::Log& log() const noexcept = 0;
+
+  // Threads are adopted by Scheduler::acquire(owner) and leave on release.
+  bool hasThreads() const noexcept { return threads_ != nullptr; }
+  void adopt(OwnedObject* o) noexcept;
+  // Releases every thread (cancelling pending waits) and marks every
+  // adopted object dead. The owner may be reused afterwards.
+  void endOwned() noexcept;
+
+  int ctxRef = LUA_NOREF;  // ngx.ctx of the owner
+
+ protected:
+  ~Owner() = default;
+
+ private:
+  friend class Scheduler;
+  friend class OwnedObject;
+  EntryThread* threads_ = nullptr;
+  OwnedObject* objects_ = nullptr;
 };
 
 enum class RunStatus : uint8_t {
@@ -91,30 +168,36 @@ class EntryThread {
   // Context restored on every resume.
   uint32_t phase = 0;
   RequestCtx* req = nullptr;
-  void* owner = nullptr;
+  Owner* owner = nullptr;  // set by acquire(owner)
   // Called when a resume() from an event callback ends the thread (any
   // status but kSuspended). Not called for the synchronous run().
   void (*onFinish)(EntryThread* t, RunStatus s) noexcept = nullptr;
 
-  // A timer for the thread's own use by yielding APIs (ngx.sleep, timeouts),
-  // created on first use and kept while the thread is pooled.
-  uv_timer_t* timer();
-  // A Wait for APIs that only wait on timer(): its cancel stops the timer.
-  Wait* timerWait();
+  // The wait of ngx.sleep (a suspendFor() with no operation).
+  Wait* sleepWait() { return &sleepWait_; }
   // Makes the table on the top of state()'s stack (popped) the thread's
   // globals (lua_code_cache off); release() restores the VM's.
   void setGlobals();
 
  private:
   friend class Scheduler;
+  friend class Owner;
   Coroutine root_;
   std::vector<Coroutine*> users_;  // user coroutines created in this thread
   Coroutine* waiting_ = nullptr;
   Wait* wait_ = nullptr;
+  uint32_t gen_ = 0;  // bumped whenever wait_ ends (resume, release)
+  // suspendFor(): the timeout's callback (null: none armed).
+  int (*onTimeout_)(Wait* w, lua_State* co) noexcept = nullptr;
+  bool timedOut_ = false;
+  EntryThread* ownerNext_ = nullptr;  // Owner::threads_ list
+  EntryThread* ownerPrev_ = nullptr;
   std::string error_;
   std::string plainError_;
+  // The timeout timer of suspendFor(), created on first use and kept while
+  // the thread is pooled.
   event::UvHandle<uv_timer_t> timer_;
-  Wait timerWait_;
+  Wait sleepWait_;
   bool inPool_ = false;
   bool ownGlobals_ = false;
 };
@@ -133,13 +216,18 @@ class Scheduler {
   // Makes this the scheduler get() returns (the VM of this process's cycle).
   void makeCurrent() noexcept;
 
-  // A fresh or pooled entry thread with an empty stack.
-  EntryThread* acquire() noexcept;
+  // A fresh or pooled entry thread with an empty stack, owned by `owner`
+  // (its ownerPhase() is the thread's phase).
+  EntryThread* acquire(Owner* owner = nullptr) noexcept;
   // Runs the function pushed on t->state() with `nargs` arguments above it.
   RunStatus run(EntryThread* t, int nargs) noexcept;
-  // Continues a suspended thread with `nret` values pushed on
-  // t->waitingState(). Calls t->onFinish unless it suspends again.
-  RunStatus resume(EntryThread* t, int nret) noexcept;
+  // The coroutine to push the results of `w` on, or null when w is no
+  // longer the pending wait of its thread (resumed, released, reused).
+  lua_State* waiter(const Wait* w) const noexcept;
+  // Continues the thread waiting in `w` with `nret` values pushed on
+  // waiter(w). Calls t->onFinish unless it suspends again. A stale w is
+  // ignored (returns kSuspended).
+  RunStatus resume(Wait* w, int nret) noexcept;
   // Gives the thread back: cancels a pending Wait, kills user coroutines.
   void release(EntryThread* t) noexcept;
 
@@ -150,7 +238,12 @@ class Scheduler {
     return running_ != nullptr ? running_->entry : nullptr;
   }
   int suspend(lua_State* L, Wait* w);  // return value of the C function
-  int exit(lua_State* L);              // ends the entry thread (ngx.exit)
+  // suspend() raced against a timer of `ms` milliseconds: whichever comes
+  // first wins. On timeout, w->cancel(w) stops the operation, then
+  // onTimeout (if any) pushes the results on co and returns their number.
+  int suspendFor(lua_State* L, Wait* w, uint64_t ms,
+                 int (*onTimeout)(Wait* w, lua_State* co) noexcept);
+  int exit(lua_State* L);  // ends the entry thread (ngx.exit)
 
   // Runs fn(data) from a 0 ms timer, i.e. once the current libuv callback
   // has returned (used to destroy a request closed under a Lua handler).
@@ -164,6 +257,8 @@ class Scheduler {
  private:
   enum class Op : uint8_t { kNone, kResume, kYield, kSuspend, kExit };
   RunStatus loop(EntryThread* t, Coroutine* cur, int nargs) noexcept;
+  RunStatus resumeThread(EntryThread* t, int nret) noexcept;
+  static void onThreadTimer(uv_timer_t* h);
   void setError(EntryThread* t, lua_State* co) noexcept;
   void dropUsers(EntryThread* t) noexcept;
   Coroutine* newUserCoroutine() noexcept;

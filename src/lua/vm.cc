@@ -6,6 +6,7 @@
 #include "lua/api.h"
 #include "lua/context.h"
 #include "lua/embedded.h"
+#include "lua/timer.h"
 
 namespace lunet::lua {
 
@@ -184,6 +185,7 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectStringApi(L);
   injectLogApi(L);
   injectSleepApi(L);
+  injectTimerApi(L);
   injectOnAbortApi(L);
   injectRequestApi(L);
   injectOutputApi(L);
@@ -226,8 +228,14 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
 
 Vm::~Vm() {
   if (gVm == this) gVm = nullptr;
+  timers_.reset();  // ends running timers' threads: before the scheduler
   scheduler_.reset();
   if (L_ != nullptr) lua_close(L_);
+}
+
+TimerStore& Vm::timers() {
+  if (!timers_) timers_ = std::make_unique<TimerStore>(L_);
+  return *timers_;
 }
 
 int Vm::compileString(std::string_view src, const std::string& chunkName, std::string* err,

@@ -15,6 +15,8 @@
 
 namespace lunet::lua {
 
+class TimerStore;
+
 struct VmOptions {
   std::string prefix;        // server prefix ($prefix in paths), ends in '/'
   std::string packagePath;   // lua_package_path ("" = default)
@@ -32,6 +34,8 @@ class Vm {
   lua_State* state() const { return L_; }
   const std::string& prefix() const { return prefix_; }
   Scheduler& scheduler() { return *scheduler_; }
+  // The worker's timer store, created on first use (needs the loop).
+  TimerStore& timers();
 
   // Compiles a chunk and pins it in the registry; returns the ref, or
   // LUA_NOREF with *err ("failed to load inlined Lua code: ..."; `bare`:
@@ -65,6 +69,7 @@ class Vm {
   lua_State* L_ = nullptr;
   std::string prefix_;
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<TimerStore> timers_;
   int builtinModulesRef_ = LUA_NOREF;  // names in package.loaded after setup
 };
 

@@ -20,29 +20,21 @@ uv_loop_t* testLoop() {
 // after a libuv timer fires.
 int gCancelled = 0;
 
-void onTimer(uv_timer_t* h) {
-  auto* t = static_cast<EntryThread*>(h->data);
-  lua_State* co = t->waitingState();
+int onWaitTimeout(Wait* w, lua_State* co) noexcept {
+  (void)w;
   lua_pushstring(co, "woke");
-  Scheduler::get().resume(t, 1);
+  return 1;
 }
 
+// wait(ms): an operation that never completes, raced against a timeout;
+// its cancel counts (called on timeout and on release).
+Wait gCountedWait;
 int waitFn(lua_State* L) {
   Scheduler& s = Scheduler::get();
   if (!s.managed(L)) return luaL_error(L, "not managed");
-  EntryThread* t = s.currentEntry();
-  uv_timer_t* tm = t->timer();
-  tm->data = t;
-  uv_timer_start(tm, onTimer, static_cast<uint64_t>(luaL_checkinteger(L, 1)), 0);
-  Wait* w = t->timerWait();
-  static Wait counted;
-  counted.data = w;
-  counted.cancel = [](Wait* self) noexcept {
-    gCancelled++;
-    auto* inner = static_cast<Wait*>(self->data);
-    inner->cancel(inner);
-  };
-  return s.suspend(L, &counted);
+  gCountedWait.cancel = [](Wait*) noexcept { gCancelled++; };
+  return s.suspendFor(L, &gCountedWait, static_cast<uint64_t>(luaL_checkinteger(L, 1)),
+                      onWaitTimeout);
 }
 
 int exitFn(lua_State* L) { return Scheduler::get().exit(L); }
@@ -302,6 +294,150 @@ TEST_F(SchedulerTest, PhaseIsRestoredAfterNestedRun) {
   EXPECT_EQ(RunStatus::kDone, sched->run(t, 0));
   EXPECT_EQ(kNone, current().phase);
   sched->release(t);
+}
+
+// ---- owners, waits, operation + timeout ----
+
+// op(): an operation completed from C++ (gOp.complete), raced against a
+// 50 ms timeout.
+Wait gOpWait;
+int gOpCancelled = 0;
+int opTimeout(Wait*, lua_State* co) noexcept {
+  lua_pushstring(co, "timeout");
+  return 1;
+}
+int opFn(lua_State* L) {
+  gOpWait.cancel = [](Wait*) noexcept { gOpCancelled++; };
+  return Scheduler::get().suspendFor(L, &gOpWait, 50, opTimeout);
+}
+// plain(): a wait without timeout.
+Wait gPlainWait;
+int plainFn(lua_State* L) { return Scheduler::get().suspend(L, &gPlainWait); }
+
+struct TestOwner final : Owner {
+  bool alive() const noexcept override { return aliveFlag; }
+  void hold() noexcept override { holds++; }
+  void unhold() noexcept override { holds--; }
+  uint32_t ownerPhase() const noexcept override { return kTimer; }
+  const core::Log& log() const noexcept override { return core::processLog(); }
+  bool aliveFlag = true;
+  int holds = 0;
+};
+
+struct TestObject final : OwnedObject {
+  void ownerEnded() noexcept override { ended++; }
+  int ended = 0;
+};
+
+class OwnerTest : public SchedulerTest {
+ protected:
+  void SetUp() override {
+    SchedulerTest::SetUp();
+    lua_register(L, "op", opFn);
+    lua_register(L, "plain", plainFn);
+    gOpCancelled = 0;
+  }
+};
+
+TEST_F(OwnerTest, StaleWaitNeverResumesAReusedThread) {
+  EntryThread* t = start("plain() return 'first'");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  Wait copy = gPlainWait;  // what a late callback would still hold
+  sched->release(t);
+  EXPECT_EQ(nullptr, sched->waiter(&copy));
+  // The pooled thread comes back and waits again, in the same Wait.
+  EntryThread* t2 = start("plain() return 'second'");
+  ASSERT_EQ(t, t2);
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t2, 0));
+  EXPECT_EQ(nullptr, sched->waiter(&copy));  // old generation
+  EXPECT_EQ(RunStatus::kSuspended, sched->resume(&copy, 0));
+  EXPECT_EQ(0, gFinish.calls);
+  ASSERT_NE(nullptr, sched->waiter(&gPlainWait));
+  EXPECT_EQ(RunStatus::kDone, sched->resume(&gPlainWait, 0));
+  EXPECT_EQ("second", gFinish.result);
+  // A duplicate callback after the resume is ignored too.
+  EXPECT_EQ(RunStatus::kSuspended, sched->resume(&gPlainWait, 0));
+  EXPECT_EQ(1, gFinish.calls);
+  sched->release(t2);
+}
+
+TEST_F(OwnerTest, OperationBeatsItsTimeout) {
+  EntryThread* t = start("return op()");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  lua_pushstring(sched->waiter(&gOpWait), "done");
+  EXPECT_EQ(RunStatus::kDone, sched->resume(&gOpWait, 1));
+  uv_run(testLoop(), UV_RUN_DEFAULT);  // the timeout timer must be stopped
+  EXPECT_EQ(1, gFinish.calls);
+  EXPECT_EQ("done", gFinish.result);
+  EXPECT_EQ(0, gOpCancelled);
+  sched->release(t);
+}
+
+TEST_F(OwnerTest, TimeoutCancelsTheOperation) {
+  EntryThread* t = start("return op()");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  uv_run(testLoop(), UV_RUN_DEFAULT);
+  EXPECT_EQ(1, gFinish.calls);
+  EXPECT_EQ("timeout", gFinish.result);
+  EXPECT_EQ(1, gOpCancelled);
+  // The operation's late completion finds nobody waiting.
+  EXPECT_EQ(nullptr, sched->waiter(&gOpWait));
+  sched->release(t);
+}
+
+TEST_F(OwnerTest, EndingTheOwnerReleasesAllItsThreadsAndKillsItsObjects) {
+  TestOwner owner;
+  TestObject a, b;
+  owner.adopt(&a);
+  owner.adopt(&b);
+  EntryThread* t1 = sched->acquire(&owner);
+  EXPECT_EQ(kTimer, t1->phase);
+  t1->onFinish = onFinish;
+  luaL_loadstring(t1->state(), "op()");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t1, 0));
+  EntryThread* t2 = sched->acquire(&owner);
+  luaL_loadstring(t2->state(), "wait(5)");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t2, 0));
+  EXPECT_TRUE(owner.hasThreads());
+  owner.endOwned();
+  EXPECT_FALSE(owner.hasThreads());
+  EXPECT_EQ(1, gOpCancelled);
+  EXPECT_EQ(1, gCancelled);
+  EXPECT_TRUE(a.dead());
+  EXPECT_TRUE(b.dead());
+  EXPECT_EQ(1, a.ended);
+  EXPECT_EQ(nullptr, a.owner());
+  uv_run(testLoop(), UV_RUN_DEFAULT);
+  EXPECT_EQ(0, gFinish.calls);  // nothing resumed after the release
+  EXPECT_EQ(2u, sched->pooled());
+}
+
+TEST_F(OwnerTest, DeadOwnerIsNotResumedAndIsHeldAcrossResume) {
+  TestOwner owner;
+  EntryThread* t = sched->acquire(&owner);
+  t->onFinish = onFinish;
+  luaL_loadstring(t->state(), "plain() plain() return 'x'");
+  ASSERT_EQ(RunStatus::kSuspended, sched->run(t, 0));
+  EXPECT_EQ(RunStatus::kSuspended, sched->resume(&gPlainWait, 0));
+  EXPECT_EQ(0, owner.holds);
+  owner.aliveFlag = false;
+  EXPECT_EQ(RunStatus::kSuspended, sched->resume(&gPlainWait, 0));
+  owner.aliveFlag = true;
+  EXPECT_EQ(RunStatus::kDone, sched->resume(&gPlainWait, 0));
+  EXPECT_EQ("x", gFinish.result);
+  EXPECT_EQ(0, owner.holds);
+  sched->release(t);
+  EXPECT_FALSE(owner.hasThreads());
+}
+
+TEST_F(OwnerTest, DetachedObjectStaysAlive) {
+  TestOwner owner;
+  TestObject a;
+  owner.adopt(&a);
+  a.detach();
+  owner.endOwned();
+  EXPECT_FALSE(a.dead());
+  EXPECT_EQ(0, a.ended);
 }
 
 }  // namespace
