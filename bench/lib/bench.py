@@ -50,6 +50,8 @@ WORKLOADS = [
     ("proxy", "proxy_pass to keepalive upstream", "proxy.conf", 1, "wrk"),
     ("timers", "10 000 ngx.timer.at(0, f) per request", "timers.conf", 1, "timers"),
     ("idle", "10 000 idle keep-alive connections", "hello.conf", 1, "idle"),
+    ("pending", "100 000 pending ngx.timer.at(3600, f), worker RSS", "pending_timers.conf", 1,
+     "pending"),
     ("close", 'return 200 "hello", Connection: close', "hello.conf", 1, "wrk"),
     ("api", "API calls: ns per call in a Lua loop", "api.conf", 1, "api"),
 ]
@@ -83,6 +85,7 @@ def expect(name, status, body, static_body):
         return "probe: status %s, body %r" % (status, body[:120])
     want = {
         "hello": b"hello", "proxy": b"hello", "idle": b"hello", "close": b"hello",
+        "pending": b"ok\n",
         "lua": b"hello\n", "timers": b"%d\n" % TIMERS_PER_REQUEST,
         "static": static_body,
     }.get(name)
@@ -444,6 +447,25 @@ def measure_idle(srv, port, a):
             client.wait(timeout=5)
 
 
+PENDING_TIMERS = 100000
+
+
+def measure_pending(srv, port):
+    """Worker RSS growth per pending timer (a fresh server each round)."""
+    time.sleep(0.3)
+    base = srv.rss_kb()
+    try:
+        status, body = http_get(port, "/create")
+    except OSError as e:
+        return None, "create: %s" % e
+    if status != 200 or body != b"%d\n" % PENDING_TIMERS:
+        return None, "create: status %s, body %r" % (status, body[:120])
+    time.sleep(0.3)
+    rss = srv.rss_kb()
+    return {"value": (rss - base) * 1024.0 / PENDING_TIMERS, "baseline_rss_kb": base,
+            "loaded_rss_kb": rss, "timers": PENDING_TIMERS}, None
+
+
 def readline_timeout(proc, timeout):
     import select
     r, _, _ = select.select([proc.stdout], [], [], timeout)
@@ -534,8 +556,8 @@ def run_workload(wl, a, sides, tmp):
         srv_cpus, load_cpus, pin_note = [], [], "pinning disabled"
     row = {"workload": name, "title": title, "workers": workers, "pinning": pin_note,
            "metric": {"wrk": "req/s", "timers": "timers/s", "idle": "bytes/conn",
-                      "ops": "ops/s"}[kind],
-           "better": "lower" if kind == "idle" else "higher"}
+                      "ops": "ops/s", "pending": "bytes/timer"}[kind],
+           "better": "lower" if kind in ("idle", "pending") else "higher"}
     log("== %s: %s (%d worker%s; %s)" % (name, title, workers, "s" if workers > 1 else "", pin_note))
 
     upstream = None
@@ -578,7 +600,7 @@ def run_workload(wl, a, sides, tmp):
             servers[side["key"]] = (srv, port)
 
         # Warm-up (not recorded)
-        if kind != "idle":
+        if kind not in ("idle", "pending"):
             for key, (srv, port) in servers.items():
                 run_wrk(port, a.warmup, 1 if name in SINGLE_CONNECTION else a.connections, a.threads,
                         load_cpus, close=(name == "close"),
@@ -591,7 +613,7 @@ def run_workload(wl, a, sides, tmp):
                     continue
                 srv, port = servers[key]
                 res = row[key]
-                if kind == "idle":
+                if kind in ("idle", "pending"):
                     # A fresh server per round: freed memory is not returned to the OS.
                     if rnd > 0:
                         srv.stop()
@@ -600,7 +622,8 @@ def run_workload(wl, a, sides, tmp):
                             res.update(status="n/a", reason="restart: " + err)
                             del servers[key]
                             continue
-                    m, err = measure_idle(srv, port, a)
+                    m, err = (measure_idle(srv, port, a) if kind == "idle"
+                              else measure_pending(srv, port))
                 else:
                     m, err = measure_wrk(srv, port, wl, a, load_cpus)
                 if err:
@@ -757,6 +780,9 @@ def start_and_probe(srv, port, name, workers, static_body):
 
 
 def fmt_round(m, row):
+    if row["metric"] == "bytes/timer":
+        return "%.0f bytes/timer (rss %d -> %d KiB)" % (m["value"], m["baseline_rss_kb"],
+                                                         m["loaded_rss_kb"])
     if row["metric"] == "bytes/conn":
         return "%.0f bytes/conn (rss %d -> %d KiB)" % (m["value"], m["baseline_rss_kb"],
                                                         m["loaded_rss_kb"])
