@@ -9,6 +9,7 @@ use IO::Socket::INET;
 use File::Temp qw(tempdir);
 use File::Path qw(make_path);
 use Time::HiRes qw(time sleep);
+use POSIX ();
 use Cwd qw(abs_path);
 use FindBin;
 use lib "$FindBin::Bin/lib";
@@ -95,4 +96,10 @@ ok($eof, 'second response completes (connection closed by the server)');
 cmp_ok($got, '>', 8 * 1024 * 1024, 'second response body read in full');
 like(log_text(), qr/flushed 2/, 'second request resumed after its flush');
 unlike(log_text(), qr/\[alert\]|\[crit\]|\[emerg\]/, 'no alert');
+# Graceful stop; a sanitizer build reports on stderr.
+kill 'QUIT', $pid;
+ok(wait_until(sub { waitpid($pid, POSIX::WNOHANG()) == $pid }, 10), 'server exits on QUIT');
+$pid = 0;
+unlike(read_file("$dir/logs/stderr.log"), qr/ERROR: (?:Address|Leak)Sanitizer|runtime error: /,
+       'no sanitizer report');
 done_testing();
