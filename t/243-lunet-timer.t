@@ -145,6 +145,9 @@ qr/lua entry thread aborted: runtime error: .*second run fails/
             ngx.say(select(2, pcall(timer.every, 1, f, { name = 1 })))
             ngx.say(select(2, pcall(timer.every, 1, f, { jitter = -1 })))
             ngx.say(select(2, pcall(timer.every, 1, f, { once_per_node = true })))
+            ngx.say(select(2, pcall(timer.every, 1, f, { once_per_node = true, name = "x" })))
+            ngx.say(select(2, pcall(timer.every, 1, f, { once_per_node = true, name = "x",
+                                                         dict = "nope" })))
         }
     }
 --- request
@@ -154,7 +157,9 @@ bad argument #1 to '?' (interval must be > 0)
 bad argument #2 to '?' (Lua function expected)
 opts.name must be a string
 opts.jitter must be a number >= 0
-opts.once_per_node is not yet implemented in Lunet
+opts.once_per_node needs opts.name
+opts.once_per_node needs opts.dict (a lua_shared_dict name)
+opts.dict: no lua_shared_dict named "nope"
 
 
 

@@ -86,7 +86,26 @@ int jobEvery(lua_State* L) {
     lua_getfield(L, 3, "once_per_node");
     bool once = lua_toboolean(L, -1);
     lua_pop(L, 1);
-    if (once) return luaL_error(L, "opts.once_per_node is not yet implemented in Lunet");
+    if (once) {
+      // The callback becomes the lease wrapper (lua/lunet/timer_lease.lua).
+      if (name == nullptr) return luaL_error(L, "opts.once_per_node needs opts.name");
+      lua_getfield(L, 3, "dict");
+      if (lua_type(L, -1) != LUA_TSTRING) {
+        return luaL_error(L, "opts.once_per_node needs opts.dict (a lua_shared_dict name)");
+      }
+      int dict = lua_gettop(L);
+      lua_getglobal(L, "require");
+      lua_pushliteral(L, "lunet.timer_lease");
+      lua_call(L, 1, 1);
+      lua_getfield(L, -1, "wrap");
+      lua_pushvalue(L, 2);
+      lua_pushnumber(L, interval);
+      lua_pushlstring(L, name, nameLen);
+      lua_pushvalue(L, dict);
+      lua_call(L, 4, 1);
+      lua_replace(L, 2);
+      lua_pop(L, 2);  // the module, the dict name
+    }
     // the name stays on the stack (index 4) while it is used below
   }
   if (noRequest()) return luaL_error(L, "no request");
