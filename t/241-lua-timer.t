@@ -386,3 +386,25 @@ before exit
 --- no_error_log
 after exit
 [error]
+
+
+
+=== TEST 18: zero-delay timers fire while the request loops on ngx.sleep(0)
+--- config
+    location /t {
+        content_by_lua_block {
+            local N, fired = 1000, 0
+            local f = function() fired = fired + 1 end
+            for i = 1, N do assert(ngx.timer.at(0, f)) end
+            local loops = 0
+            while fired < N and loops < 100000 do
+                ngx.sleep(0)
+                loops = loops + 1
+            end
+            ngx.say(fired, " fired, pending ", ngx.timer.pending_count())
+        }
+    }
+--- request
+GET /t
+--- response_body
+1000 fired, pending 0

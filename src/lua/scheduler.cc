@@ -95,16 +95,20 @@ void Owner::endOwned() noexcept {
 
 void Scheduler::onThreadTimer(uv_timer_t* h) {
   auto* t = static_cast<EntryThread*>(h->data);
+  Scheduler* s = Scheduler::tryGet();
+  if (s != nullptr) s->timeoutFired(t);
+}
+
+void Scheduler::timeoutFired(EntryThread* t) noexcept {
   Wait* w = t->wait_;
   auto* onTimeout = t->onTimeout_;
   t->onTimeout_ = nullptr;
-  Scheduler* s = Scheduler::tryGet();
-  if (w == nullptr || s == nullptr || t->waiting_ == nullptr) return;
+  if (w == nullptr || onTimeout == nullptr || t->waiting_ == nullptr) return;
   // The timeout won: stop the operation, then resume with its results.
   if (w->cancel != nullptr) w->cancel(w);
   lua_State* co = t->waiting_->co;
-  int n = onTimeout != nullptr ? onTimeout(w, co) : 0;
-  s->resume(w, n);
+  int n = onTimeout(w, co);
+  resume(w, n);
 }
 
 void EntryThread::setGlobals() {
@@ -205,7 +209,7 @@ RunStatus Scheduler::resumeThread(EntryThread* t, int nret) noexcept {
   t->gen_++;
   if (t->onTimeout_ != nullptr) {
     t->onTimeout_ = nullptr;
-    uv_timer_stop(t->timer_.get());
+    if (t->timer_.initialized()) uv_timer_stop(t->timer_.get());
   }
   // The owner must outlive the handler even if something it calls (or
   // onFinish) ends it: see holdHandlerRequest().
@@ -447,12 +451,32 @@ int Scheduler::suspend(lua_State* L, Wait* w) {
 int Scheduler::suspendFor(lua_State* L, Wait* w, uint64_t ms,
                           int (*onTimeout)(Wait* w, lua_State* co) noexcept) {
   EntryThread* t = running_->entry;
+  t->onTimeout_ = onTimeout != nullptr ? onTimeout : [](Wait*, lua_State*) noexcept { return 0; };
+  if (ms == 0) {
+    if (!postedIdle_.initialized()) {
+      LUNET_UV_CHECK(uv_idle_init(event::loop(), postedIdle_.get()));
+      postedIdle_.markInitialized();
+      postedIdle_->data = this;
+    }
+    posted_.push_back({t, t->gen_});
+    if (!uv_is_active(postedIdle_.handle())) {
+      LUNET_UV_CHECK(uv_idle_start(postedIdle_.get(), [](uv_idle_t* h) {
+        auto* self = static_cast<Scheduler*>(h->data);
+        std::vector<Posted> due;
+        due.swap(self->posted_);  // what these resumes post waits for the next turn
+        for (const Posted& p : due) {
+          if (p.t->gen_ == p.gen) self->timeoutFired(p.t);
+        }
+        if (self->posted_.empty()) uv_idle_stop(h);
+      }));
+    }
+    return suspend(L, w);
+  }
   if (!t->timer_.initialized()) {
     LUNET_UV_CHECK(uv_timer_init(event::loop(), t->timer_.get()));
     t->timer_.markInitialized();
   }
   t->timer_->data = t;
-  t->onTimeout_ = onTimeout != nullptr ? onTimeout : [](Wait*, lua_State*) noexcept { return 0; };
   LUNET_UV_CHECK(uv_timer_start(t->timer_.get(), onThreadTimer, ms, 0));
   return suspend(L, w);
 }

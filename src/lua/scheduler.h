@@ -259,6 +259,7 @@ class Scheduler {
   RunStatus loop(EntryThread* t, Coroutine* cur, int nargs) noexcept;
   RunStatus resumeThread(EntryThread* t, int nret) noexcept;
   static void onThreadTimer(uv_timer_t* h);
+  void timeoutFired(EntryThread* t) noexcept;
   void setError(EntryThread* t, lua_State* co) noexcept;
   void dropUsers(EntryThread* t) noexcept;
   Coroutine* newUserCoroutine() noexcept;
@@ -285,6 +286,16 @@ class Scheduler {
   };
   std::vector<Deferred> deferred_;
   event::UvHandle<uv_timer_t> deferTimer_;
+  // suspendFor(..., 0, ...) (ngx.sleep(0)): timeouts due on the next loop
+  // turn, run from an idle handle. A 0 ms libuv timer restarted from a
+  // timer callback would run again in the same pass: a loop of sleep(0)
+  // would starve every other event.
+  struct Posted {
+    EntryThread* t;
+    uint32_t gen;
+  };
+  std::vector<Posted> posted_;
+  event::UvHandle<uv_idle_t> postedIdle_;
 };
 
 }  // namespace lunet::lua
