@@ -143,7 +143,16 @@ void TimerStore::heapRemove(uint32_t slot) noexcept {
 // handle, i.e. on the next loop turn (a 0 ms uv timer started from a timer
 // callback would run in the same pass, starving I/O).
 void TimerStore::arm() noexcept {
-  if (heap_.empty()) {
+  if (readyLive_ > 0) {
+    if (!uv_is_active(idle_.handle())) {
+      LUNET_UV_CHECK(uv_idle_start(idle_.get(), [](uv_idle_t* h) {
+        auto* self = static_cast<TimerStore*>(h->data);
+        uv_idle_stop(h);
+        self->expire();
+      }));
+    }
+    if (heap_.empty()) return;
+  } else if (heap_.empty()) {
     uv_timer_stop(wake_.get());
     uv_idle_stop(idle_.get());
     armedAt_ = UINT64_MAX;
@@ -176,6 +185,22 @@ void TimerStore::expire() noexcept {
   uint64_t now = loopNow();
   // Collect first: timers created by these callbacks wait for the next turn.
   std::vector<uint32_t> due;
+  if (!ready_.empty()) {
+    std::vector<Ready> ready;
+    ready.swap(ready_);
+    due.reserve(ready.size());
+    for (const Ready& r : ready) {
+      TimerRec& rec = recs_[r.slot];
+      if (!rec.used || rec.gen != r.gen || rec.heapPos != kReady) continue;
+      rec.heapPos = kNotInHeap;
+      readyLive_--;
+      due.push_back(r.slot);
+    }
+    if (ready_.empty()) {
+      ready.clear();
+      ready_.swap(ready);  // keep the capacity
+    }
+  }
   while (!heap_.empty() && recs_[heap_[0]].when <= now) {
     uint32_t slot = heap_[0];
     heapRemove(slot);
@@ -200,6 +225,18 @@ uint32_t TimerStore::internOrigin() noexcept {
   RequestCtx* rc = current().req;
   if (rc == nullptr || rc->r == nullptr || rc->r->conn == nullptr) return 0;
   const http::Connection* c = rc->r->conn;
+  // A request creating many timers: no string built or hashed per timer.
+  if (c->number == lastOriginConn_ && lastOrigin_ != 0 && origins_[lastOrigin_].refs > 0) {
+    origins_[lastOrigin_].refs++;
+    return lastOrigin_;
+  }
+  uint32_t id = lookupOrigin(c);
+  lastOriginConn_ = c->number;
+  lastOrigin_ = id;
+  return id;
+}
+
+uint32_t TimerStore::lookupOrigin(const http::Connection* c) noexcept {
   std::string text = ", client: ";
   text += c->peerText;
   text += ", server: ";
@@ -225,6 +262,7 @@ uint32_t TimerStore::internOrigin() noexcept {
 
 void TimerStore::dropOrigin(uint32_t id) noexcept {
   if (id == 0 || --origins_[id].refs > 0) return;
+  if (id == lastOrigin_) lastOrigin_ = 0;
   originIds_.erase(origins_[id].text);
   origins_[id].text.clear();
   origins_[id].text.shrink_to_fit();
@@ -302,7 +340,13 @@ int TimerStore::create(lua_State* L, double delay, bool every, int fn, int nargs
     lua_rawseti(L, -2, static_cast<int>(slot) + 1);
     lua_pop(L, 1);
   }
-  heapPush(slot);
+  if (first == 0) {
+    ready_.push_back({slot, rec.gen});
+    rec.heapPos = kReady;
+    readyLive_++;
+  } else {
+    heapPush(slot);
+  }
   arm();
   lua_pushnumber(L, static_cast<double>(rec.gen) * static_cast<double>(1u << kSlotBits) +
                         static_cast<double>(slot + 1));
@@ -318,7 +362,9 @@ bool TimerStore::cancel(double handle) noexcept {
   uint32_t slot = static_cast<uint32_t>(slot1 - 1);
   TimerRec& rec = recs_[slot];
   if (!rec.used || rec.gen != gen) return false;
-  if (rec.heapPos == kQueued) {
+  if (rec.heapPos == kReady) {
+    readyLive_--;  // its ready_ entry goes stale with the generation
+  } else if (rec.heapPos == kQueued) {
     for (auto it = queue_.begin(); it != queue_.end(); ++it) {
       if (it->slot == slot) {
         queue_.erase(it);
@@ -444,7 +490,7 @@ void TimerStore::run(uint32_t slot, bool premature) noexcept {
   ctx->log_.connection = shm::counters().connection.fetch_add(1, std::memory_order_relaxed) + 1;
   ctx->log_.handler = TimerCtx::logContext;
   ctx->log_.handlerData = ctx;
-  ctx->startMs_ = uv_hrtime() / 1000000;
+  ctx->startMs_ = rec.job >= 0 ? uv_hrtime() / 1000000 : 0;
 
   Scheduler& s = Scheduler::get();
   EntryThread* t = s.acquire(ctx);
@@ -517,6 +563,14 @@ void TimerStore::shutdown() noexcept {
   if (exiting_) return;
   exiting_ = true;
   std::vector<uint32_t> all;
+  for (const Ready& r : ready_) {
+    TimerRec& rec = recs_[r.slot];
+    if (!rec.used || rec.gen != r.gen || rec.heapPos != kReady) continue;
+    rec.heapPos = kNotInHeap;
+    all.push_back(r.slot);
+  }
+  ready_.clear();
+  readyLive_ = 0;
   while (!heap_.empty()) {
     uint32_t slot = heap_[0];
     heapRemove(slot);
@@ -562,7 +616,8 @@ void TimerStore::pushStats(lua_State* L) noexcept {
     lua_pushnumber(L, static_cast<double>(j.interval) / 1000.0);
     lua_setfield(L, -2, "interval");
     const TimerRec& rec = recs_[j.slot];
-    if (j.live && rec.used && rec.heapPos != kNotInHeap && rec.heapPos != kQueued) {
+    if (j.live && rec.used && rec.heapPos != kNotInHeap && rec.heapPos != kQueued &&
+        rec.heapPos != kReady) {
       // seconds from now, and as an epoch time like ngx.now()
       double in = rec.when > now ? static_cast<double>(rec.when - now) / 1000.0 : 0;
       lua_pushnumber(L, in);

@@ -29,6 +29,10 @@
 #include "event/loop.h"
 #include "lua/scheduler.h"
 
+namespace lunet::http {
+struct Connection;
+}
+
 namespace lunet::lua {
 
 class TimerStore;
@@ -82,7 +86,7 @@ class TimerStore {
   // true, or false when the handle is unknown (fired, cancelled, other worker).
   bool cancel(double handle) noexcept;
 
-  size_t pendingCount() const noexcept { return heap_.size() + queue_.size(); }
+  size_t pendingCount() const noexcept { return heap_.size() + readyLive_ + queue_.size(); }
   size_t runningCount() const noexcept { return running_; }
   // Pushes lunet.timer.stats().
   void pushStats(lua_State* L) noexcept;
@@ -95,6 +99,7 @@ class TimerStore {
   friend class TimerCtx;
   static constexpr uint32_t kNotInHeap = 0xffffffffu;
   static constexpr uint32_t kQueued = 0xfffffffeu;
+  static constexpr uint32_t kReady = 0xfffffffdu;  // in ready_: due now
   struct TimerRec {
     uint64_t when = 0;      // loop time (ms) it fires at
     uint64_t seq = 0;       // FIFO among equal `when`
@@ -142,6 +147,7 @@ class TimerStore {
   static void onFinish(EntryThread* t, RunStatus s) noexcept;
   void freeSlot(uint32_t slot) noexcept;
   uint32_t internOrigin() noexcept;
+  uint32_t lookupOrigin(const http::Connection* c) noexcept;
   void dropOrigin(uint32_t id) noexcept;
   TimerCtx* acquireCtx() noexcept;
   void releaseCtx(TimerCtx* c) noexcept;
@@ -154,10 +160,19 @@ class TimerStore {
   std::vector<uint32_t> freeSlots_;
   std::vector<uint32_t> heap_;
   std::deque<Queued> queue_;
+  // Timers due at once (delay <= 0): a FIFO beside the heap, so a burst of
+  // at(0) costs no heap operation. Cancelled entries stay, stale by gen.
+  struct Ready {
+    uint32_t slot, gen;
+  };
+  std::vector<Ready> ready_;
+  size_t readyLive_ = 0;
   std::vector<Job> jobs_;
   std::vector<Origin> origins_;
   std::unordered_map<std::string, uint32_t> originIds_;
   std::vector<uint32_t> freeOrigins_;
+  uint64_t lastOriginConn_ = 0;  // connection number of the last origin made
+  uint32_t lastOrigin_ = 0;
   std::vector<std::unique_ptr<TimerCtx>> ctxAll_;
   std::vector<TimerCtx*> ctxFree_;
   event::UvHandle<uv_timer_t> wake_;
