@@ -64,7 +64,7 @@ sub connect_get {
         $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
         return defined $s;
     }, 5) or die "connect: $!";
-    print $s "GET $path HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    print $s "GET $path HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     return $s;
 }
 
