@@ -1005,6 +1005,13 @@ void sendErrorAndClose(Connection* c, int status) {
       if (le != nullptr) r->requestLine = {ls, static_cast<size_t>(le - ls)};
     }
   }
+  // nginx knows the method once its word is complete: a HEAD whose request
+  // line is bad gets the error page's header only.
+  if (c->inRequestLine && c->hbuf != nullptr && c->hlen - c->reqStart >= 5 &&
+      std::memcmp(c->hbuf + c->reqStart, "HEAD ", 5) == 0) {
+    r->method = kHead;
+    r->headerOnly = true;
+  }
   r->keepAlive = false;
   r->headersIn.keepAlive = false;
   r->srvConf = c->defaultSrv->level;

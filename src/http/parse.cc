@@ -148,6 +148,10 @@ int parseHeaderLine(const char* b, size_t from, size_t len, HeaderLineParse* o,
   size_t e = n;
   while (e > 0 && s[e - 1] == '\r') e--;
   if (lf != nullptr && e == 0) {
+    if (n > 1) {  // the head ends with CRLF or LF only: "\r\r\n" is invalid
+      *bad = from + 1;
+      return 400;
+    }
     o->last = true;
     o->next = static_cast<uint32_t>(from + n + 1);
     return kHeadOk;

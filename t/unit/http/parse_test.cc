@@ -128,6 +128,7 @@ TEST(ParseHeaderLine, Invalid) {
   EXPECT_EQ(header("A: a\rb\r\n").rc, 400);
   EXPECT_EQ(header("Fo\ro: v\r\n").rc, 400);
   EXPECT_EQ(header("Foo ba").rc, 400);  // known before the line ends
+  EXPECT_EQ(header("\r\r\n").rc, 400);  // the empty line is CRLF or LF only
 }
 
 long host(const std::string& h, std::string* out) {
