@@ -226,3 +226,33 @@ GET /t
 ok
 --- error_log
 [lua] logging.conf:2):2: from include
+
+
+
+=== TEST 15: a config syntax error in an included file names that file
+--- config
+    include ../html/broken.conf;
+--- user_files
+>>> broken.conf
+location /t {
+    content_by_lua_block {
+        ngx.say("x")
+    }
+}}
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*unexpected "\}" in .*html/broken\.conf:5}
+
+
+
+=== TEST 16: an unknown directive in an included file names that file
+--- config
+    include ../html/unknown.conf;
+--- user_files
+>>> unknown.conf
+location /t {
+    no_such_directive on;
+}
+--- must_die
+--- error_log eval
+qr{\[emerg\] .*unknown directive "no_such_directive" in .*html/unknown\.conf:2}
