@@ -189,7 +189,6 @@ class EntryThread {
   uint32_t gen_ = 0;  // bumped whenever wait_ ends (resume, release)
   // suspendFor(): the timeout's callback (null: none armed).
   int (*onTimeout_)(Wait* w, lua_State* co) noexcept = nullptr;
-  bool timedOut_ = false;
   EntryThread* ownerNext_ = nullptr;  // Owner::threads_ list
   EntryThread* ownerPrev_ = nullptr;
   std::string error_;
