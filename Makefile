@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 PROVE_ARGS ?= -r t/
 
-.PHONY: all deps build build-asan build-debug run test unit unit-asan prove prove-asan fuzz-smoke fuzz-diff bench clean format
+.PHONY: all deps check-layers build build-asan build-debug run test unit unit-asan prove prove-asan fuzz-smoke fuzz-diff bench clean format
 
 all: build
 
@@ -48,7 +48,11 @@ prove-asan: build-asan
 	end=$$(date +%s.%N); \
 	printf 'prove (ASan+UBSan) wall time: %.1f s\n' $$(echo "$$end - $$start" | bc); exit $$rc
 
-test: build build-asan
+# Include direction of each layer (docs/design/layers.md).
+check-layers:
+	@python3 scripts/check-layers
+
+test: check-layers build build-asan
 	@echo "== unit tests (release)"
 	@./build/release/lunet_unit --gtest_brief=1
 	@echo "== unit tests (ASan + UBSan)"

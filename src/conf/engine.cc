@@ -1,12 +1,12 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "conf/cycle.h"
 #include "conf/module.h"
-#include "process/cycle.h"
 
 namespace lunet::conf {
 
-Engine::Engine(process::Cycle& cycle) : cycle_(cycle) {}
+Engine::Engine(Cycle& cycle) : cycle_(cycle) {}
 
 const Directive* Engine::find(std::string_view name, const Module** owner) const {
   // A name may be declared by several modules for different contexts

@@ -21,11 +21,9 @@
 
 #include "conf/ast.h"
 
-namespace lunet::process {
-struct Cycle;
-}
-
 namespace lunet::conf {
+
+struct Cycle;
 
 // Contexts a directive may appear in (bit set).
 enum Ctx : uint32_t {
@@ -119,16 +117,16 @@ struct Module {
   void (*postConfiguration)(Engine& e) = nullptr;
 
   // Process lifecycle (see docs/design/process-model.md).
-  void (*initProcess)(process::Cycle& c) = nullptr;  // in each worker after fork
+  void (*initProcess)(Cycle& c) = nullptr;  // in each worker after fork
   // Graceful shutdown began (QUIT, or reload retired this worker): stop
   // accepting, close idle connections, let in-flight work finish, fire
   // pending timers as premature. The worker exits when its loop is empty.
-  void (*shutdownProcess)(process::Cycle& c) = nullptr;
-  void (*exitProcess)(process::Cycle& c) = nullptr;  // worker about to exit
+  void (*shutdownProcess)(Cycle& c) = nullptr;
+  void (*exitProcess)(Cycle& c) = nullptr;  // worker about to exit
   // USR1: reopen the module's log files. The master runs it first with the
   // workers' uid as `owner` (files it creates are chowned to it, so workers
   // can reopen them after dropping privileges); workers run it with -1.
-  void (*reopenFiles)(process::Cycle& c, uid_t owner) = nullptr;
+  void (*reopenFiles)(Cycle& c, uid_t owner) = nullptr;
 
   // Assigned by the registry: position in allModules().
   mutable size_t index = 0;
@@ -161,9 +159,9 @@ struct ConfLevel {
 // Walks a ConfNode tree, dispatching directives to their setters.
 class Engine {
  public:
-  explicit Engine(process::Cycle& cycle);
+  explicit Engine(Cycle& cycle);
 
-  process::Cycle& cycle() { return cycle_; }
+  Cycle& cycle() { return cycle_; }
 
   // Processes `nodes` as the body of a block of context `ctx` with the
   // config structs `level`. Block setters (events, http, server, location,
@@ -181,7 +179,7 @@ class Engine {
  private:
   const Directive* find(std::string_view name, const Module** owner) const;
 
-  process::Cycle& cycle_;
+  Cycle& cycle_;
   uint32_t ctx_ = kMainCtx;
   ConfLevel* level_ = nullptr;
 };

@@ -10,8 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "conf/cycle.h"
 #include "http/connection.h"
-#include "process/cycle.h"
 #include "process/process.h"
 #include "shm/counters.h"
 
@@ -64,7 +64,7 @@ uint16_t portOf(const sockaddr_storage& ss) {
 
 HttpCoreMain* coreMain() {
   if (gMain != nullptr) return gMain;
-  process::Cycle* c = process::currentCycle();
+  conf::Cycle* c = conf::currentCycle();
   return c ? c->conf<HttpCoreMain>(mod()) : nullptr;
 }
 const HttpCoreLoc* coreLoc(const conf::ConfLevel* l) { return l->locConf<HttpCoreLoc>(mod()); }
@@ -97,7 +97,7 @@ void mergeLocTree(Engine& e, HttpCoreLoc* loc) {
 }
 
 void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
-  process::Cycle& cycle = e.cycle();
+  conf::Cycle& cycle = e.cycle();
   if (cycle.confs[mod().index]) fail(n, "\"http\" directive is duplicate");
   gListens.clear();
   auto lvl = e.newHttpLevel(*e.level(), true);
@@ -195,7 +195,7 @@ void setHttp(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
   for (auto& a : cmcf->addrs) {
     if (a->defaultServer == nullptr) a->defaultServer = a->servers.front();
     if (a->boundTo != nullptr) continue;
-    auto l = std::make_unique<process::Listening>();
+    auto l = std::make_unique<conf::Listening>();
     l->text = a->text;
     l->addr = a->addr;
     l->addrLen = a->addrLen;
@@ -802,15 +802,15 @@ void onConnection(uv_stream_t* server, int status) {
   acceptConnection(server, a);
 }
 
-void initProcess(process::Cycle& cycle) {
+void initProcess(conf::Cycle& cycle) {
   auto* cmcf = cycle.conf<HttpCoreMain>(mod());
   if (cmcf == nullptr) return;
   gMain = cmcf;
   installTables(cmcf);
-  if (process::processType() == process::ProcessType::kPrivilegedAgent) return;
+  if (conf::processType() == conf::ProcessType::kPrivilegedAgent) return;
   int64_t listening = 0;
   for (auto& lp : cycle.listening) {
-    process::Listening& l = *lp;
+    conf::Listening& l = *lp;
     auto* a = static_cast<ListenAddr*>(l.owner);
     bool mine = false;
     for (auto& x : cmcf->addrs) mine |= x.get() == a;
@@ -835,7 +835,7 @@ void initProcess(process::Cycle& cycle) {
   setConnectionLimit(cycle.core().workerConnections, listening);
 }
 
-void shutdownProcess(process::Cycle& cycle) {
+void shutdownProcess(conf::Cycle& cycle) {
   auto* cmcf = cycle.conf<HttpCoreMain>(mod());
   if (cmcf == nullptr) return;
   for (auto& a : cmcf->addrs) {
@@ -846,7 +846,7 @@ void shutdownProcess(process::Cycle& cycle) {
   shutdownConnections();
 }
 
-void exitProcess(process::Cycle&) { gMain = nullptr; }
+void exitProcess(conf::Cycle&) { gMain = nullptr; }
 
 const conf::Module kModule{
     .name = "http_core",
@@ -974,7 +974,7 @@ std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve) noexc
   bool rel = root.empty() || root[0] != '/';
   std::string_view pfx;
   if (rel) {
-    process::Cycle* c = process::currentCycle();
+    conf::Cycle* c = conf::currentCycle();
     pfx = c->options.prefix;
   }
   size_t total = pfx.size() + root.size() + uri.size() + reserve + 1;

@@ -6,13 +6,13 @@
 #include <cstring>
 #include <utility>
 
+#include "conf/cycle.h"
 #include "core/time.h"
 #include "http/connection.h"
 #include "http/core_module.h"
 #include "http/filter.h"
 #include "http/phases.h"
 #include "http/uri.h"
-#include "process/cycle.h"
 
 namespace lunet::http {
 
@@ -294,6 +294,28 @@ void logContext(const void* p, std::string& out) {
     out.append(m->headersIn.host->value.data(), m->headersIn.host->value.size());
     out += "\"";
   }
+}
+
+uint64_t connectionNumber(const Request& r) noexcept {
+  return r.conn != nullptr ? r.conn->number : 0;
+}
+
+std::string_view clientAddrText(const Request& r) noexcept {
+  return r.conn != nullptr ? std::string_view(r.conn->peerText) : std::string_view();
+}
+
+std::string_view serverAddrText(const Request& r) noexcept {
+  if (r.conn == nullptr || r.conn->addr == nullptr) return {};
+  return r.conn->addr->text;
+}
+
+std::string_view receivedHead(const Request& r) noexcept {
+  const char* start = r.requestLine.data();
+  const Connection* c = r.conn;
+  if (c != nullptr && c->hbuf != nullptr && start >= c->hbuf && start < c->hbuf + c->hlen) {
+    return {start, static_cast<size_t>(c->hbuf + c->hlen - start)};
+  }
+  return r.requestLine;
 }
 
 namespace {

@@ -390,4 +390,18 @@ std::string_view reasonPhrase(int status) noexcept;
 // error-log lines of this request (installed in r.log).
 void logContext(const void* r, std::string& out);
 
+// ---- The request's connection, as seen from outside src/http --------------
+
+// The connection's number ("*N" in the error log); 0 for a request without
+// one (init_worker_by_lua's fake request).
+uint64_t connectionNumber(const Request& r) noexcept;
+// The client's address text ("127.0.0.1") and the listen address as
+// written ("127.0.0.1:8080"); empty without a connection.
+std::string_view clientAddrText(const Request& r) noexcept;
+std::string_view serverAddrText(const Request& r) noexcept;
+// The head as received, from the request line up to the end of what the
+// connection buffered (ngx.req.raw_header looks for the empty line in it);
+// just the request line when the head is no longer buffered.
+std::string_view receivedHead(const Request& r) noexcept;
+
 }  // namespace lunet::http

@@ -2,7 +2,7 @@
 #include <cstring>
 
 #include "core/time.h"
-#include "http/connection.h"
+#include "http/request.h"
 #include "lua/api.h"
 #include "lua/args.h"
 #include "lua/context.h"
@@ -250,14 +250,9 @@ int rawHeader(lua_State* L) {
     lua_pushliteral(L, "");
     return 1;
   }
-  const char* start = r.requestLine.data();
-  const char* limit = nullptr;
-  if (r.conn != nullptr && r.conn->hbuf != nullptr && start >= r.conn->hbuf &&
-      start < r.conn->hbuf + r.conn->hlen) {
-    limit = r.conn->hbuf + r.conn->hlen;
-  } else {
-    limit = start + r.requestLine.size();
-  }
+  std::string_view head = http::receivedHead(r);
+  const char* start = head.data();
+  const char* limit = start + head.size();
   // The header ends at the first empty line.
   const char* end = limit;
   for (const char* p = start; p < limit; p++) {

@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
+#include "conf/cycle.h"
 #include "core/time.h"
 #include "lua/api.h"
 #include "lua/context.h"
 #include "lua/module.h"
-#include "process/cycle.h"
 #include "shm/dict.h"
 
 namespace lunet::lua {

@@ -17,7 +17,7 @@ extern "C" int lunet_ffi_worker_pid() noexcept { return static_cast<int>(::getpi
 extern "C" int lunet_ffi_worker_exiting() noexcept { return process::exiting() ? 1 : 0; }
 
 extern "C" int lunet_ffi_worker_count() noexcept {
-  process::Cycle* c = process::currentCycle();
+  conf::Cycle* c = conf::currentCycle();
   if (c != nullptr && c->core().masterProcess != 0)
     return static_cast<int>(c->core().workerProcesses);
   return 1;

@@ -2,11 +2,11 @@
 
 #include <cstring>
 
+#include "conf/cycle.h"
 #include "http/core_module.h"
 #include "lua/context.h"
 #include "lua/phases.h"
 #include "lua/timer.h"
-#include "process/cycle.h"
 
 namespace lunet::lua {
 
@@ -297,7 +297,7 @@ void postConfiguration(Engine& e) {
   vm.enableGlobalWriteGuard();
 }
 
-void initProcess(process::Cycle& c) {
+void initProcess(conf::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   setCurrentVm(mc->vm.get());
@@ -311,13 +311,13 @@ void initProcess(process::Cycle& c) {
 
 // Graceful exit (QUIT, HUP's retired workers, signal_graceful_exit):
 // pending timers run now with premature = true.
-void shutdownProcess(process::Cycle& c) {
+void shutdownProcess(conf::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   mc->vm->timers().shutdown();
 }
 
-void exitProcess(process::Cycle& c) {
+void exitProcess(conf::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   runExitWorker();
@@ -345,7 +345,7 @@ const conf::Module kLuaModule{
 const conf::Module& luaModule() { return kLuaModule; }
 
 LuaMainConf* luaMainConf() {
-  process::Cycle* c = process::currentCycle();
+  conf::Cycle* c = conf::currentCycle();
   if (c == nullptr || c->confs.size() <= kLuaModule.index) return nullptr;
   return c->conf<LuaMainConf>(kLuaModule);
 }

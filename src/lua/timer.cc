@@ -5,8 +5,8 @@
 #include <cmath>
 
 #include "core/time.h"
-#include "http/connection.h"
 #include "http/core_module.h"
+#include "http/request.h"
 #include "lua/api.h"
 #include "lua/context.h"
 #include "lua/request_ctx.h"
@@ -223,24 +223,26 @@ uint32_t TimerStore::internOrigin() noexcept {
     return id;
   }
   RequestCtx* rc = current().req;
-  if (rc == nullptr || rc->r == nullptr || rc->r->conn == nullptr) return 0;
-  const http::Connection* c = rc->r->conn;
+  if (rc == nullptr || rc->r == nullptr) return 0;
+  const http::Request& r = *rc->r;
+  uint64_t number = http::connectionNumber(r);
+  if (number == 0) return 0;
   // A request creating many timers: no string built or hashed per timer.
-  if (c->number == lastOriginConn_ && lastOrigin_ != 0 && origins_[lastOrigin_].refs > 0) {
+  if (number == lastOriginConn_ && lastOrigin_ != 0 && origins_[lastOrigin_].refs > 0) {
     origins_[lastOrigin_].refs++;
     return lastOrigin_;
   }
-  uint32_t id = lookupOrigin(c);
-  lastOriginConn_ = c->number;
+  uint32_t id = lookupOrigin(r);
+  lastOriginConn_ = number;
   lastOrigin_ = id;
   return id;
 }
 
-uint32_t TimerStore::lookupOrigin(const http::Connection* c) noexcept {
+uint32_t TimerStore::lookupOrigin(const http::Request& r) noexcept {
   std::string text = ", client: ";
-  text += c->peerText;
+  text += http::clientAddrText(r);
   text += ", server: ";
-  if (c->addr != nullptr) text += c->addr->text;
+  text += http::serverAddrText(r);
   auto it = originIds_.find(text);
   if (it != originIds_.end()) {
     origins_[it->second].refs++;

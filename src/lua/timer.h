@@ -30,7 +30,7 @@
 #include "lua/scheduler.h"
 
 namespace lunet::http {
-struct Connection;
+struct Request;
 }
 
 namespace lunet::lua {
@@ -147,7 +147,7 @@ class TimerStore {
   static void onFinish(EntryThread* t, RunStatus s) noexcept;
   void freeSlot(uint32_t slot) noexcept;
   uint32_t internOrigin() noexcept;
-  uint32_t lookupOrigin(const http::Connection* c) noexcept;
+  uint32_t lookupOrigin(const http::Request& r) noexcept;
   void dropOrigin(uint32_t id) noexcept;
   TimerCtx* acquireCtx() noexcept;
   void releaseCtx(TimerCtx* c) noexcept;

@@ -152,8 +152,9 @@ const Directive kCoreDirectives[] = {
 
 conf::ConfPtr createCore() { return std::make_unique<CoreConf>(); }
 
-void initCore(Engine&, ConfBase* c) {
+void initCore(Engine& e, ConfBase* c) {
   auto* cc = core(c);
+  e.cycle().coreConf = cc;
   if (cc->workerProcesses == -1) cc->workerProcesses = 1;
   if (cc->daemon == -1) cc->daemon = 1;
   if (cc->masterProcess == -1) cc->masterProcess = 1;

@@ -1,119 +1,13 @@
 #include "process/cycle.h"
 
-#include <arpa/inet.h>
 #include <netinet/in.h>
-#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 
-#include "conf/parser.h"
-#include "process/core_module.h"
-
 namespace lunet::process {
-
-namespace {
-ProcessType gType = ProcessType::kSingle;
-Cycle* gCurrent = nullptr;
-}  // namespace
-
-ProcessType processType() { return gType; }
-void setProcessType(ProcessType t) { gType = t; }
-
-const char* processTypeName(ProcessType t) {
-  switch (t) {
-    case ProcessType::kSingle:
-      return "single";
-    case ProcessType::kMaster:
-      return "master";
-    case ProcessType::kSignaller:
-      return "signaller";
-    case ProcessType::kWorker:
-      return "worker";
-    case ProcessType::kHelper:
-      return "helper";
-    case ProcessType::kPrivilegedAgent:
-      return "privileged agent";
-  }
-  return "unknown";
-}
-
-Cycle* currentCycle() { return gCurrent; }
-void setCurrentCycle(Cycle* c) { gCurrent = c; }
-
-CoreConf& Cycle::core() const { return *conf<CoreConf>(coreModule()); }
-
-std::string Cycle::fullPath(const std::string& path) const {
-  if (!path.empty() && path[0] == '/') return path;
-  return options.prefix + path;
-}
-
-std::string Cycle::fullConfPath(const std::string& path) const {
-  if (!path.empty() && path[0] == '/') return path;
-  return confPrefix + path;
-}
-
-CyclePtr loadCycle(const Options& opts) {
-  auto cycle = std::make_unique<Cycle>();
-  cycle->options = opts;
-  const std::string& cf = opts.confFile;
-  auto slash = cf.rfind('/');
-  cycle->confPrefix = slash == std::string::npos ? opts.prefix : cf.substr(0, slash + 1);
-
-  conf::ParseOptions po;
-  po.confPrefix = cycle->confPrefix;
-  cycle->tree = conf::parseFile(cf, po);
-  if (!opts.directives.empty()) {
-    auto extra = conf::parseString(opts.directives, "command line", po);
-    for (auto& n : extra) cycle->tree.push_back(std::move(n));
-  }
-
-  auto modules = conf::allModules();
-  cycle->confs.resize(modules.size());
-  conf::ConfLevel top;
-  top.main.resize(modules.size(), nullptr);
-  for (const conf::Module* m : modules) {
-    if (m->type != conf::ModuleType::kHttp && m->createMain) {
-      cycle->confs[m->index] = m->createMain();
-      top.main[m->index] = cycle->confs[m->index].get();
-    }
-  }
-
-  conf::Engine engine(*cycle);
-  // In the master during a reload the running cycle is still current: its
-  // zones are the ones this generation may take over.
-  Cycle* previous = currentCycle();
-  cycle->zones.inheritFrom(previous != nullptr ? &previous->zones : nullptr);
-  setCurrentCycle(cycle.get());
-  try {
-    engine.processBlock(cycle->tree, conf::kMainCtx, &top);
-    for (const conf::Module* m : modules) {
-      if (m->type != conf::ModuleType::kHttp && m->initMain && cycle->confs[m->index]) {
-        m->initMain(engine, cycle->confs[m->index].get());
-      }
-    }
-    for (const conf::Module* m : modules) {
-      if (m->type != conf::ModuleType::kHttp && m->postConfiguration) m->postConfiguration(engine);
-    }
-  } catch (...) {
-    setCurrentCycle(previous);
-    throw;
-  }
-  setCurrentCycle(previous);
-  cycle->zones.dropPrevious();
-
-  if (cycle->errorLog.empty()) {
-    std::string path = opts.errorLog.empty() ? cycle->fullPath("logs/error.log") : opts.errorLog;
-    if (path != "stderr") path = cycle->fullPath(path);
-    int err = cycle->errorLog.add(path, core::Level::kError);
-    if (err != 0) {
-      throw std::runtime_error("open() \"" + path + "\" failed (" + std::to_string(err) + ": " +
-                               std::strerror(err) + ")");
-    }
-  }
-  return cycle;
-}
 
 namespace {
 

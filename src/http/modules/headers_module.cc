@@ -3,11 +3,11 @@
 // them, so a config without them pays nothing per request.
 #include <cstdio>
 
+#include "conf/cycle.h"
 #include "core/time.h"
 #include "http/core_module.h"
 #include "http/filter.h"
 #include "http/modules/modules.h"
-#include "process/cycle.h"
 
 namespace lunet::http {
 

@@ -7,10 +7,10 @@
 #include <cstring>
 #include <map>
 
+#include "conf/cycle.h"
 #include "event/loop.h"
 #include "http/core_module.h"
 #include "http/modules/modules.h"
-#include "process/cycle.h"
 
 namespace lunet::http {
 
@@ -62,7 +62,7 @@ struct LogLoc : ConfBase {
   bool set = false;
 };
 
-LogMain* logMain() { return process::currentCycle()->conf<LogMain>(mod()); }
+LogMain* logMain() { return conf::currentCycle()->conf<LogMain>(mod()); }
 
 void compileFormat(const ConfNode& n, LogFormat* f, size_t from) {
   // Each variable becomes its own part so its value can be escaped.
@@ -287,7 +287,7 @@ void postConf(Engine&) { addPhaseHandler(Phase::kLog, logHandler); }
 
 // USR1: flush what is buffered, then reopen each file onto its old fd
 // number (so the LogFile keeps working) — the old file may have been moved.
-void reopenFiles(process::Cycle& c, uid_t owner) {
+void reopenFiles(conf::Cycle& c, uid_t owner) {
   auto* m = c.conf<LogMain>(mod());
   if (m == nullptr) return;
   for (auto& [k, f] : m->files) {
@@ -307,7 +307,7 @@ void reopenFiles(process::Cycle& c, uid_t owner) {
   }
 }
 
-void initProcess(process::Cycle& c) {
+void initProcess(conf::Cycle& c) {
   auto* m = c.conf<LogMain>(mod());
   if (m == nullptr) return;
   int64_t every = 0;
@@ -328,13 +328,13 @@ void initProcess(process::Cycle& c) {
   uv_unref(m->timer.handle());
 }
 
-void flushAll(process::Cycle& c) {
+void flushAll(conf::Cycle& c) {
   auto* m = c.conf<LogMain>(mod());
   if (m == nullptr) return;
   for (auto& [k, f] : m->files) flushFile(*f);
 }
 
-void shutdownProcess(process::Cycle& c) {
+void shutdownProcess(conf::Cycle& c) {
   flushAll(c);
   auto* m = c.conf<LogMain>(mod());
   if (m) m->timer.reset();
