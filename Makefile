@@ -2,7 +2,7 @@
 JOBS ?= $(shell nproc)
 PROVE_ARGS ?= -r t/
 
-.PHONY: all deps check-layers build build-asan build-debug run test unit unit-asan prove prove-asan fuzz-smoke fuzz-diff bench clean format
+.PHONY: all deps check-layers build build-asan build-debug install run test unit unit-asan prove prove-asan fuzz-smoke fuzz-diff bench clean format
 
 all: build
 
@@ -20,6 +20,11 @@ build-debug: deps
 build-asan: deps
 	@cmake --preset asan-ubsan >/dev/null
 	@cmake --build build/asan -j$(JOBS)
+
+# Installs lunet and the resty link (PREFIX/bin; DESTDIR for staging).
+PREFIX ?= /usr/local
+install: build
+	@cmake --install build/release --prefix $(PREFIX)
 
 # Serves the default site (conf/nginx.conf) on http://127.0.0.1:8080 in the foreground.
 run: build

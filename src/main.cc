@@ -23,6 +23,7 @@
 #include "os/proctitle.h"
 #include "process/cmdline.h"
 #include "process/process.h"
+#include "resty/resty.h"
 
 using lunet::core::Level;
 using lunet::core::stderrMessage;
@@ -158,6 +159,12 @@ int main(int argc, char** argv) {
     const char* base = std::strrchr(argv[0], '/');
     base = base ? base + 1 : argv[0];
     if (std::strcmp(base, "nginx") == 0) lunet::core::gProgramName = "nginx";
+    // The same binary is the `resty` command (a link named resty).
+    if (std::strcmp(base, "resty") == 0) {
+      lunet::core::gProgramName = "resty";
+      lunet::core::updateTime();
+      return lunet::resty::main(argc, argv);
+    }
   }
   lunet::os::initProctitle(argc, argv);
   lunet::core::updateTime();

@@ -21,6 +21,14 @@ void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.resp
 void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.arg
 void injectShdictApi(lua_State* L);     // api_shdict.cc: ngx.shared, lunet.shdict
 void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
+void injectRestyApi(lua_State* L);      // api_resty.cc: "lunet.resty.c" (resty command only)
+void injectPipeApi(lua_State* L);       // api_pipe.cc: "lunet.pipe.c" under require "ngx.pipe"
+
+// Kills and closes every pipe child left at VM teardown (api_pipe.cc).
+void closeAllPipes() noexcept;
+// SIGKILLs every live pipe child (async-signal-safe: kill() only; resty's
+// Ctrl-C handler).
+void killAllPipes() noexcept;
 
 // Registry ref of the metatable that lets header tables be indexed as
 // t.Content_Type (api_headers.cc).

@@ -4,6 +4,7 @@
 
 #include "conf/cycle.h"
 #include "http/core_module.h"
+#include "lua/api.h"
 #include "lua/context.h"
 #include "lua/phases.h"
 #include "lua/timer.h"
@@ -324,6 +325,7 @@ void exitProcess(conf::Cycle& c) {
   // The VM owns libuv handles (entry-thread timers, ...): close it while the
   // worker's loop still exists, so their close callbacks free them.
   mc->vm.reset();
+  closeAllPipes();
 }
 
 const conf::Module kLuaModule{

@@ -192,6 +192,8 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectHeadersApi(L);
   injectCtxApi(L);
   injectShdictApi(L);
+  injectPipeApi(L);
+  injectRestyApi(L);
   injectNotYetApi(L);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "ngx");

@@ -40,4 +40,15 @@ void reopenAll(Cycle& cycle, uid_t owner);
 // Starts a graceful exit of this worker (as if it got SIGQUIT).
 void requestGracefulExit();
 
+// The `resty` command's signal rules for the single process it runs:
+// SIGINT exits at once with 130 (from a plain signal handler, so it works
+// while Lua code runs a busy loop; `interrupted` runs first, it must be
+// async-signal-safe), SIGTERM exits with 143, SIGHUP is a graceful quit.
+// Call before runSingle().
+void setCommandLineMode(void (*interrupted)() noexcept);
+bool commandLineMode();
+
+// Flushes stdio and ends the process with `code` now (os.exit in resty).
+[[noreturn]] void exitNow(int code);
+
 }  // namespace lunet::process

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -40,6 +41,15 @@ struct WorkerState {
 };
 
 WorkerState* gState = nullptr;
+
+// resty: see setCommandLineMode().
+bool gCliMode = false;
+void (*gCliInterrupted)() noexcept = nullptr;
+
+void onCliInterrupt(int) {
+  if (gCliInterrupted != nullptr) gCliInterrupted();
+  ::_exit(130);
+}
 
 void closeControlHandles() {
   gState->sigQuit.reset();
@@ -104,13 +114,15 @@ void onSignal(uv_signal_t* h, int signum) {
       break;
     case SIGTERM:
     case SIGINT:
-      fastExit(0);
+      fastExit(gCliMode ? (signum == SIGINT ? 130 : 143) : 0);
     case SIGUSR1:
       log.error(core::Level::kNotice, 0, "reopening logs");
       reopenAll(*gState->cycle, static_cast<uid_t>(-1));
       break;
     case SIGHUP:
-      if (gState->single) {
+      if (gCliMode) {
+        beginGracefulExit();
+      } else if (gState->single) {
         log.error(core::Level::kWarn, 0,
                   "reload is not supported with \"master_process off\", ignoring SIGHUP");
       }
@@ -185,6 +197,17 @@ void requestGracefulExit() {
   if (gState != nullptr) beginGracefulExit();
 }
 
+void setCommandLineMode(void (*interrupted)() noexcept) {
+  gCliMode = true;
+  gCliInterrupted = interrupted;
+}
+bool commandLineMode() { return gCliMode; }
+
+void exitNow(int code) {
+  std::fflush(nullptr);
+  ::_exit(code);
+}
+
 int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   gWorkerId = id;
   WorkerState state;
@@ -219,7 +242,14 @@ int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   core::updateTime();
   startSignal(state.sigQuit, SIGQUIT);
   startSignal(state.sigTerm, SIGTERM);
-  startSignal(state.sigInt, SIGINT);
+  if (gCliMode) {
+    struct sigaction sa {};
+    sa.sa_handler = onCliInterrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, nullptr);
+  } else {
+    startSignal(state.sigInt, SIGINT);
+  }
   startSignal(state.sigUsr1, SIGUSR1);
   startSignal(state.sigHup, SIGHUP);
   // Refresh the time cache around each poll so handlers see current time.
