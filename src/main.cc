@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 
+#include "cli/resty.h"
 #include "conf/configure_args.h"
 #include "core/log.h"
 #include "core/time.h"
@@ -23,7 +24,6 @@
 #include "os/proctitle.h"
 #include "process/cmdline.h"
 #include "process/process.h"
-#include "resty/resty.h"
 
 using lunet::core::Level;
 using lunet::core::stderrMessage;

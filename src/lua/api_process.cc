@@ -4,13 +4,13 @@
 // belongs to the agent work of issue 15.
 #include <unistd.h>
 
-#include "process/cycle.h"
+#include "conf/cycle.h"
 #include "process/process.h"
 
 // 0 single, 1 master, 2 signaller, 3 worker, 4 helper, 5 privileged agent
 // (lua/ngx/process.lua maps them to names).
 extern "C" int lunet_ffi_process_type() noexcept {
-  return static_cast<int>(lunet::process::processType());
+  return static_cast<int>(lunet::conf::processType());
 }
 
 extern "C" int lunet_ffi_master_pid() noexcept {

@@ -5,7 +5,6 @@
 
 #include "lua/api.h"
 #include "lua/resty.h"
-#include "process/process.h"
 
 namespace lunet::lua {
 
@@ -56,12 +55,13 @@ int exitNow(lua_State* L) {
   } else if (!lua_isnoneornil(L, 1)) {
     code = static_cast<int>(luaL_checkinteger(L, 1));
   }
-  process::exitNow(code);
+  gParams->exitNow(code);
+  return 0;
 }
 
 // done(): the script returned; the server quits gracefully.
 int done(lua_State*) {
-  process::requestGracefulExit();
+  gParams->done();
   return 0;
 }
 

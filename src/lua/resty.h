@@ -18,6 +18,10 @@ struct RestyParams {
   std::string program;            // arg[-k-1]: how resty was called
   std::vector<std::string> libs;  // -l LIB, required first
   std::string jit;                // -j v|dump|off, "" without
+  // os.exit(code) of the script, and "the script returned" (a graceful
+  // quit): process-level actions the caller (src/cli/resty.cc) provides.
+  void (*exitNow)(int code) = nullptr;  // does not return
+  void (*done)() = nullptr;
 };
 
 // Makes `p` available to lunet.resty.c; call before the VM is created.

@@ -5,7 +5,7 @@
 // ngx.timer.at(0) from init_worker_by_lua (lua/lunet/resty.lua). Unlike
 // resty-cli there is no wrapper process: the server is this process, so the
 // script's exit code is ours and startup costs one config load.
-#include "resty/resty.h"
+#include "cli/resty.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -382,6 +382,8 @@ int main(int argc, char** argv) {
   p.program = argv[0];
   p.libs = cli.libs;
   p.jit = cli.jit;
+  p.exitNow = process::exitNow;
+  p.done = process::requestGracefulExit;
   lua::setRestyParams(std::move(p));
 
   char tmpl[] = "/tmp/resty_XXXXXX";
