@@ -948,6 +948,7 @@ void closeAllPipes() noexcept {
     Proc* next = p->next;
     killChild(p);
     p->collected = true;
+    p->pins = 0;  // the scheduler (and its deferred aborts) is gone
     p->detach();
     closeWriter(p->in);
     closeStream(p->out);
