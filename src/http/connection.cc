@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/sendfile.h>
 #include <unistd.h>
 
@@ -46,6 +47,9 @@ core::FreeList& connPool() noexcept {
   return pool;
 }
 constexpr uint32_t kHdrBlock = 64;  // header lines per pooled offset block
+// How long an exiting worker keeps an idle keep-alive connection open for a
+// request the client may already be sending (see shutdownConnections).
+constexpr int64_t kExitIdleGraceMsec = 1000;
 core::FreeList& hdrPool() noexcept {
   static thread_local core::FreeList pool(sizeof(HdrOff) * kHdrBlock, 256);
   return pool;
@@ -1075,6 +1079,19 @@ void onWrite(uv_write_t* w, int status) {
 
 void onKeepaliveTimeout(uv_timer_t* t) {
   auto* c = static_cast<Connection*>(t->data);
+  if (c->shuttingDown && c->tcp != nullptr) {
+    // An exiting worker's idle grace ran out. Bytes already in the socket
+    // are a request the client sent before it could know: read and serve it
+    // (with Connection: close) instead of losing it. The poll phase of this
+    // loop iteration reads them.
+    uv_os_fd_t fd;
+    int pending = 0;
+    if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &fd) == 0 &&
+        ::ioctl(fd, FIONREAD, &pending) == 0 && pending > 0) {
+      armTimer(c, kExitIdleGraceMsec, onKeepaliveTimeout);
+      return;
+    }
+  }
   closeConnection(c);
 }
 
@@ -1455,10 +1472,13 @@ void shutdownConnections() noexcept {
   for (Connection* c = gAll; c != nullptr;) {
     Connection* next = c->next;
     c->shuttingDown = true;
-    // Only keep-alive connections between requests are closed, as nginx
-    // does. A freshly accepted connection may already hold a request in the
-    // socket buffer: it is served (without keep-alive) or times out.
-    if (c->state == ConnState::kIdle) closeConnection(c);
+    // nginx closes keep-alive connections between requests at once, racing
+    // with clients already sending their next request (each such request is
+    // lost). Here an idle connection gets a short grace instead: a request
+    // that arrives in it is answered with Connection: close; one that does
+    // not is closed when the grace ends, unless bytes are pending. A freshly
+    // accepted connection is served (without keep-alive) or times out.
+    if (c->state == ConnState::kIdle) armTimer(c, kExitIdleGraceMsec, onKeepaliveTimeout);
     c = next;
   }
 }
@@ -1860,8 +1880,11 @@ void requestDone(Connection* c) noexcept {
     }
     return;
   }
-  bool keep = r->keepAlive && !c->closeAfter && !c->error && c->messageDone && !c->shuttingDown &&
-              !process::exiting();
+  // r->keepAlive is what the response header told the client: once the
+  // worker is exiting, new headers say Connection: close (header filter),
+  // and a connection whose header promised keep-alive before that gets the
+  // exit grace below rather than a close the client cannot expect.
+  bool keep = r->keepAlive && !c->closeAfter && !c->error && c->messageDone;
   // Save pipelined bytes before the request (and its body buffers) go away.
   const char* rest = c->rest;
   size_t restLen = keep ? c->restLen : 0;
@@ -1952,6 +1975,7 @@ void requestDone(Connection* c) noexcept {
     closeConnection(c);
     return;
   }
+  if ((c->shuttingDown || process::exiting()) && ka > kExitIdleGraceMsec) ka = kExitIdleGraceMsec;
   armTimer(c, static_cast<uint64_t>(ka), onKeepaliveTimeout);
   startReading(c);
 }

@@ -42,7 +42,22 @@ struct Master {
   bool terminating = false;
   bool quitting = false;
   int killDelayMs = 0;
+  // When retiring children are sent QUIT again (0: none retiring). A QUIT
+  // can be lost: a worker inside os.execute() (system(3)) ignores SIGQUIT
+  // until the command ends, and that command is often the very `kill -HUP`
+  // that made the master retire it. Repeating it is harmless: a worker that
+  // is already shutting down takes a second QUIT as a no-op.
+  uint64_t requitAtMs = 0;
 };
+
+constexpr uint64_t kRequitMs = 1000;
+
+bool hasRetiring(const Master& m) {
+  for (const auto& ch : m.children) {
+    if (ch.retiring) return true;
+  }
+  return false;
+}
 
 void onSignal(int signo, siginfo_t* info, void*) {
   int saved = errno;
@@ -161,6 +176,9 @@ void startWorkers(Master& m) {
 void signalChildren(Master& m, int sig, bool onlyOld) {
   for (auto& ch : m.children) {
     if (onlyOld && ch.generation == m.generation) continue;
+    // A worker already shutting down gracefully needs no second QUIT (a
+    // burst of reloads would otherwise send one per HUP).
+    if (sig == SIGQUIT && ch.retiring) continue;
     if (sig == SIGQUIT || sig == SIGTERM) ch.retiring = true;
     if (::kill(ch.pid, sig) != 0 && errno != ESRCH) {
       core::processLog().error(core::Level::kAlert, errno, "kill(%d, %d) failed",
@@ -310,9 +328,26 @@ int runMaster(CyclePtr cycle) {
       itv.it_value.tv_sec = m.killDelayMs / 1000;
       itv.it_value.tv_usec = (m.killDelayMs % 1000) * 1000;
       ::setitimer(ITIMER_REAL, &itv, nullptr);
+    } else if (hasRetiring(m)) {
+      uint64_t now = core::nowMsec();
+      if (m.requitAtMs == 0) m.requitAtMs = now + kRequitMs;
+      uint64_t left = m.requitAtMs > now ? m.requitAtMs - now : 1;
+      struct itimerval itv;
+      std::memset(&itv, 0, sizeof(itv));
+      itv.it_value.tv_sec = static_cast<time_t>(left / 1000);
+      itv.it_value.tv_usec = static_cast<suseconds_t>((left % 1000) * 1000);
+      ::setitimer(ITIMER_REAL, &itv, nullptr);
+    } else {
+      m.requitAtMs = 0;
     }
     ::sigsuspend(&empty);
     core::updateTime();
+    if (!m.terminating && m.requitAtMs != 0 && core::nowMsec() >= m.requitAtMs) {
+      m.requitAtMs = 0;
+      for (const auto& ch : m.children) {
+        if (ch.retiring) ::kill(ch.pid, SIGQUIT);
+      }
+    }
 
     if (gSigChld) {
       gSigChld = 0;

@@ -95,9 +95,12 @@ void beginGracefulExit() {
   }
   // Keep SIGTERM/SIGINT so a fast stop still works during the drain; the
   // rest go. An unref'd signal handle does not keep the loop alive.
-  gState->sigQuit.reset();
-  gState->sigUsr1.reset();
-  gState->sigHup.reset();
+  // QUIT, USR1 and HUP keep their handlers, unref'd: a second QUIT is a
+  // no-op and USR1 still reopens logs, where the default action of either
+  // would kill the worker and the connections it is draining.
+  uv_unref(gState->sigQuit.handle());
+  uv_unref(gState->sigUsr1.handle());
+  uv_unref(gState->sigHup.handle());
   gState->prepare.reset();
   gState->check.reset();
   uv_unref(gState->sigTerm.handle());
