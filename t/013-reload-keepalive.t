@@ -153,7 +153,7 @@ CONF
     return ($ok, $fail, $rec, $reloads);
 }
 
-my $dir = tempdir("lunet-reloadka-XXXXXX", TMPDIR => 1, CLEANUP => 1);
+my $dir = tempdir("lunet-reloadka-XXXXXX", TMPDIR => 1, CLEANUP => !$ENV{KEEP});
 cleanup_servers($dir);
 my ($ok, $fail, $rec, $reloads) = run_load($bin, $dir, free_port());
 cmp_ok($reloads, '>=', $HUPS / 2, "the server reloaded under load ($reloads reloads logged)");

@@ -59,6 +59,12 @@ void closeControlHandles() {
   gState->sigHup.reset();
   gState->prepare.reset();
   gState->check.reset();
+  // Closing the last handle of a signal restores its default action; the
+  // master may still send QUIT (it repeats it until a retiring worker is
+  // gone) or USR1 while this process finishes exiting.
+  ::signal(SIGQUIT, SIG_IGN);
+  ::signal(SIGUSR1, SIG_IGN);
+  ::signal(SIGHUP, SIG_IGN);
 }
 
 [[noreturn]] void fastExit(int code) {
