@@ -487,6 +487,18 @@ false.*bad args arg: table expected, got number
             ngx.say(package.loaded.init_err)
             ngx.say(package.loaded.iw_err)
         }
+        header_filter_by_lua_block {
+            local ngx_pipe = require "ngx.pipe"
+            local proc = ngx_pipe.spawn({"true"})
+            local ok, err = pcall(proc.stdout_read_all, proc)
+            ngx.log(ngx.WARN, "header filter: ", type(proc), " ", err)
+        }
+        body_filter_by_lua_block {
+            local ngx_pipe = require "ngx.pipe"
+            local proc = ngx_pipe.spawn({"true"})
+            local ok, err = pcall(proc.write, proc, "x")
+            if ngx.arg[2] then ngx.log(ngx.WARN, "body filter: ", type(proc), " ", err) end
+        }
         log_by_lua_block {
             local ngx_pipe = require "ngx.pipe"
             local proc = ngx_pipe.spawn({"true"})
@@ -501,6 +513,8 @@ API disabled in the current context
 .*API disabled in the context of init_worker_by_lua\*
 --- error_log
 log phase: API disabled in the context of log_by_lua*
+header filter: userdata API disabled in the context of header_filter_by_lua*
+body filter: userdata API disabled in the context of body_filter_by_lua*
 
 
 
@@ -523,3 +537,27 @@ ok
 --- wait: 0.3
 --- error_log
 got: from timer timer
+
+
+
+=== TEST 17: debug log lines as lua-nginx-module's (spawn, read/write/wait yielding)
+--- log_level: debug
+--- config
+    location = /t {
+        content_by_lua_block {
+            local ngx_pipe = require "ngx.pipe"
+            local proc = ngx_pipe.spawn({"sh", "-c", "sleep 0.05; cat"})
+            proc:write(("z"):rep(100 * 1024))
+            proc:shutdown("stdin")
+            local data = proc:stdout_read_all()
+            ngx.say(#data, " ", proc:wait())
+        }
+    }
+--- request
+GET /t
+--- response_body
+102400 trueexit0
+--- error_log eval
+[qr/lua pipe spawn process:\S+ pid:\d+ merge_stderr:0 buffer_size:4096/,
+ qr/lua pipe write yielding process:/,
+ qr/lua pipe read yielding process:/]

@@ -696,6 +696,9 @@ int spawn(lua_State* L) {
     return 2;
   }
   ud->p = p;
+  LUNET_LOG(runLog(), core::Level::kDebug, 0,
+            "lua pipe spawn process:%p pid:%d merge_stderr:%d buffer_size:%zu",
+            static_cast<void*>(p), static_cast<int>(p->pid), p->merge ? 1 : 0, p->bufferSize);
   RunCtx& run = current();
   Owner* owner = run.owner != nullptr ? run.owner : run.req;
   if (owner != nullptr) owner->adopt(p);
@@ -772,6 +775,8 @@ int read(lua_State* L) {
   if (!startReading(s)) return trySatisfy(L, s);
   s.busy = true;
   s.opSeq++;
+  LUNET_LOG(runLog(), core::Level::kDebug, 0, "lua pipe read yielding process:%p pid:%d",
+            static_cast<void*>(p), static_cast<int>(p->pid));
   return suspendOp(L, &s.wait, p->timeouts[fromErr ? kStderrTimeout : kStdoutTimeout],
                    onReadTimeout);
 }
@@ -846,6 +851,8 @@ int write(lua_State* L) {
   }
   p->in.busy = true;
   p->in.total = len;
+  LUNET_LOG(runLog(), core::Level::kDebug, 0, "lua pipe write yielding process:%p pid:%d",
+            static_cast<void*>(p), static_cast<int>(p->pid));
   return suspendOp(L, &p->in.wait, p->timeouts[kWriteTimeout], onWriteTimeout);
 }
 
@@ -889,6 +896,8 @@ int wait(lua_State* L) {
   if (!canSuspend(L)) return luaL_error(L, "attempt to yield across C-call boundary");
   p->waitBusy = true;
   p->waitSeq++;
+  LUNET_LOG(runLog(), core::Level::kDebug, 0, "lua pipe wait yielding process:%p pid:%d",
+            static_cast<void*>(p), static_cast<int>(p->pid));
   return suspendOp(L, &p->waitWait, p->timeouts[kWaitTimeout], onWaitTimeout);
 }
 
