@@ -25,13 +25,14 @@
 
 #include "conf/module.h"
 #include "core/arena.h"
+#include "core/buf.h"
 #include "core/log.h"
 
 namespace lunet::http {
 
 struct Connection;
 struct Request;
-struct Buf;
+using core::Buf;
 struct HttpCoreSrv;
 struct HttpCoreLoc;
 
