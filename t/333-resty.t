@@ -250,4 +250,15 @@ my @sockets = grep { (readlink($_) // '') =~ /^socket:/ } glob("/proc/$pid/fd/*"
 finish($pid, 5);
 is(scalar(@sockets), 0, "no socket (no listener) in the resty process");
 
+# ---- make install (cmake --install of the build next to the binary) ----
+SKIP: {
+    my $build = dirname($bin);
+    skip "no cmake build next to $bin", 3 unless -f "$build/cmake_install.cmake" && `which cmake`;
+    my $inst = "$dir/inst";
+    system("cmake --install $build --prefix $inst > $dir/install.log 2>&1");
+    is($?, 0, "cmake --install (make install) succeeds");
+    is(readlink("$inst/bin/resty"), "lunet", "it installs bin/resty -> lunet");
+    is(`$inst/bin/resty -e 'print("installed")'`, "installed\n", "the installed resty runs");
+}
+
 done_testing();
