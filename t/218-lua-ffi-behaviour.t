@@ -221,3 +221,40 @@ log headers_sent=true status=200
 ["GET /t", "GET /t", "GET /t"]
 --- response_body eval
 ["nil 42\n", "nil 42\n", "nil 42\n"]
+
+
+
+=== TEST 7: get_method follows set_method within one handler, across a yield and in later phases; a timer has none
+--- config
+    location /t {
+        rewrite_by_lua_block {
+            ngx.ctx.m = { ngx.req.get_method() }
+            ngx.req.set_method(ngx.HTTP_DELETE)
+            ngx.ctx.m[2] = ngx.req.get_method()
+            ngx.sleep(0.001)
+            ngx.ctx.m[3] = ngx.req.get_method()
+        }
+        content_by_lua_block {
+            local m = ngx.ctx.m
+            ngx.req.set_method(ngx.HTTP_OPTIONS)
+            ngx.say(m[1], " ", m[2], " ", m[3], " ", ngx.req.get_method(), " ", ngx.get_phase())
+            local ok, err
+            ngx.timer.at(0, function()
+                ok, err = pcall(ngx.req.get_method)
+            end)
+            ngx.sleep(0.01)
+            ngx.say(ok, " ", err)
+            ngx.say(ngx.md5("hello"), " ", ngx.md5(""), " ", #ngx.sha1_bin("abc"))
+        }
+        log_by_lua_block {
+            ngx.log(ngx.WARN, "log phase: ", ngx.req.get_method(), " ", ngx.get_phase())
+        }
+    }
+--- request
+PATCH /t
+--- response_body
+PATCH DELETE DELETE OPTIONS content
+false API disabled in the current context
+5d41402abc4b2a76b9719d911017c592 d41d8cd98f00b204e9800998ecf8427e 20
+--- error_log
+log phase: OPTIONS log

@@ -324,6 +324,10 @@ void forEachArg(std::string_view q, Fn&& fn) noexcept {
 
 }  // namespace
 
+int32_t runCtxMethod(const RequestCtx* req) noexcept {
+  return req == nullptr ? kFfiBadContext : methodBit(*req->r);
+}
+
 extern "C" int lunet_ffi_req_get_method(void* r) noexcept {
   RequestCtx* ctx = ffiRequest(r);
   if (ctx == nullptr) return kFfiBadContext;
@@ -345,6 +349,7 @@ extern "C" int lunet_ffi_req_set_method(void* r, int method) noexcept {
     if (mn.ngxConst != method) continue;
     ctx->r->method = mn.bit;
     ctx->r->methodName = mn.name;
+    if (current().req == ctx) current().method = methodBit(*ctx->r);
     return kFfiOk;
   }
   return kFfiDeclined;

@@ -2,8 +2,11 @@
 // and the FFI side of ngx.escape_uri, unescape_uri, md5, md5_bin, sha1_bin,
 // crc32_short/long, encode_base64, decode_base64, decode_base64mime
 // (lua/resty/core/uri.lua, hash.lua, base64.lua).
+#define OPENSSL_SUPPRESS_DEPRECATED 1
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/md5.h>
+#include <openssl/sha.h>
 
 #include <cstdint>
 #include <cstring>
@@ -323,15 +326,19 @@ size_t unescapeUriTo(char* dst, std::string_view s, bool plusAsSpace) noexcept {
 
 namespace {
 
-// One digest context per process, reused: EVP_Digest would allocate one
-// (and look the algorithm up) on every call.
+// OpenSSL's low-level MD5_*/SHA1_* run the digest directly; the EVP route
+// (even with a reused context and a fetched algorithm) costs a provider
+// dispatch per step, which made ngx.md5("hello") slower than nginx's own
+// MD5 (and OpenSSL 3's one-shot MD5()/SHA1() fetch the algorithm per call).
+// They are deprecated in OpenSSL 3 only in favour of EVP, which is what we
+// avoid here.
 bool digestInto(const char* name, const char* s, size_t len, unsigned char* out) noexcept {
-  static EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  static EVP_MD* md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
-  static EVP_MD* sha1 = EVP_MD_fetch(nullptr, "SHA1", nullptr);
-  const EVP_MD* md = name[0] == 'M' ? md5 : sha1;
-  return ctx != nullptr && md != nullptr && EVP_DigestInit_ex(ctx, md, nullptr) == 1 &&
-         EVP_DigestUpdate(ctx, s, len) == 1 && EVP_DigestFinal_ex(ctx, out, nullptr) == 1;
+  if (name[0] == 'M') {
+    MD5_CTX c;
+    return MD5_Init(&c) == 1 && MD5_Update(&c, s, len) == 1 && MD5_Final(out, &c) == 1;
+  }
+  SHA_CTX c;
+  return SHA1_Init(&c) == 1 && SHA1_Update(&c, s, len) == 1 && SHA1_Final(out, &c) == 1;
 }
 
 uint32_t crc32Of(const char* s, size_t len) noexcept {

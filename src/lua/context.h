@@ -48,11 +48,20 @@ class Owner;
 // `req` through FFI (lunet_ffi_run_ctx): keep them first, in this order.
 struct RunCtx {
   uint32_t phase = kNone;
+  // ngx.req.get_method()'s answer for req, read by lua/resty/core/request.lua
+  // without a call: the bit number of its method (1..8 GET..TRACE), 0 when
+  // the name must be asked for, kFfiBadContext (-101) without a request.
+  // Set with req; ngx.req.set_method keeps it in step.
+  int32_t method = -101;
   RequestCtx* req = nullptr;  // null outside request phases (init, timer, ...)
   Owner* owner = nullptr;     // the running thread's owner (request, timer)
 };
-static_assert(offsetof(RunCtx, phase) == 0 && offsetof(RunCtx, req) == sizeof(void*),
+static_assert(offsetof(RunCtx, phase) == 0 && offsetof(RunCtx, method) == 4 &&
+                  offsetof(RunCtx, req) == sizeof(void*),
               "lua/resty/core/base.lua's lunet_ffi_run_ctx_t");
+
+// The RunCtx::method value for a request (api_request.cc).
+int32_t runCtxMethod(const RequestCtx* req) noexcept;
 
 RunCtx& current();
 
@@ -61,6 +70,7 @@ class ScopedRunCtx {
  public:
   ScopedRunCtx(uint32_t phase, RequestCtx* req, Owner* owner = nullptr) : saved_(current()) {
     current().phase = phase;
+    current().method = runCtxMethod(req);
     current().req = req;
     current().owner = owner;
   }

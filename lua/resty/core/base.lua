@@ -84,6 +84,7 @@ ffi.cdef [[
 
     typedef struct {
         uint32_t             phase;
+        int32_t              method;
         ngx_http_request_t  *req;
     } lunet_ffi_run_ctx_t;
 
@@ -194,6 +195,8 @@ do
     local fake = C.lunet_ffi_fake_request()
     -- kInitWorker | kTimer | kExitWorker
     local FAKE_REQUEST_PHASES = 0x2 + 0x200 + 0x800
+
+    _M.run_ctx = run_ctx
 
     function _M.get_request()
         local r = run_ctx.req

@@ -25,8 +25,18 @@ local names = {
     [11] = "exit_worker",
 }
 
+-- by the Phase value itself, which RunCtx.phase holds: a load and a table
+-- lookup, no call (0: no Lua phase runs, as in init_by_lua)
+local by_value = { [0] = names[-1] }
+for bit, name in pairs(names) do
+    if bit >= 0 then
+        by_value[2 ^ bit] = name
+    end
+end
+local run_ctx = base.run_ctx
+
 function ngx.get_phase()
-    return names[C.lunet_ffi_get_phase()] or "unknown"
+    return by_value[run_ctx.phase] or "unknown"
 end
 
 return {

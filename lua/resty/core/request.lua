@@ -78,12 +78,16 @@ do
     }
     local namep = ffi_new("const char *[1]")
 
+    -- RunCtx.method holds the running request's method bit (a load, not a
+    -- call); get_request() still decides "no request found".
+    local run_ctx = base.run_ctx
+
     function ngx.req.get_method()
         local r = get_request()
         if not r then
             error("no request found")
         end
-        local id = C.lunet_ffi_req_get_method(r)
+        local id = run_ctx.method
         if id == FFI_BAD_CONTEXT then
             error("API disabled in the current context", 2)
         end
