@@ -14,6 +14,7 @@
 
 #include "core/time.h"
 #include "event/loop.h"
+#include "event/timeouts.h"
 #include "http/parse.h"
 #include "http/uri.h"
 #include "process/process.h"
@@ -22,19 +23,6 @@
 namespace lunet::http {
 
 namespace {
-
-void closeSendPoll(Connection* c) noexcept;
-
-// From a write/sendfile callback: write what is queued; when nothing is left
-// in flight (possibly because it all went out synchronously), the queue has
-// drained.
-void continueWriting(Connection* c) noexcept {
-  if (c->req != nullptr && c->req->out != nullptr) {
-    startWriting(*c->req);
-    if (c->state == ConnState::kClosing) return;
-  }
-  if (c->pendingWrites == 0 && (c->req == nullptr || c->req->out == nullptr)) onWriteDrained(c);
-}
 
 Connection* gAll = nullptr;
 char gScratch[16384];  // discard / lingering reads
@@ -541,13 +529,10 @@ int onBody(llhttp_t* p, const char* at, size_t len) {
 
 // ---- buffers and reading --------------------------------------------------------
 
-void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf);
-void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf);
-
 void startReading(Connection* c) {
   if (c->reading || c->eof) return;
   c->reading = true;
-  int rc = uv_read_start(reinterpret_cast<uv_stream_t*>(c->tcp), onAlloc, onRead);
+  int rc = c->stream.readStart();
   if (rc != 0) {
     c->reading = false;
     c->eof = true;
@@ -556,7 +541,7 @@ void startReading(Connection* c) {
 void stopReading(Connection* c) {
   if (!c->reading) return;
   c->reading = false;
-  uv_read_stop(reinterpret_cast<uv_stream_t*>(c->tcp));
+  c->stream.readStop();
 }
 
 void ensureHbuf(Connection* c) {
@@ -572,20 +557,20 @@ void ensureHbuf(Connection* c) {
   c->hlen = c->hparsed = c->reqStart = 0;
 }
 
-void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
-  auto* c = static_cast<Connection*>(h->data);
+}  // namespace
+
+uv_buf_t Connection::readBuffer(net::Stream&) noexcept {
+  Connection* c = this;
   switch (c->state) {
     case ConnState::kIdle:
     case ConnState::kHeader:
       ensureHbuf(c);
-      *buf = uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
-      return;
+      return uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
     case ConnState::kRequest:
       if (c->messageDone && c->hbuf != nullptr && c->hlen < c->hcap) {
         // Reading stays on while the request runs: pipelined bytes are
         // buffered after it (onRead stops when the buffer is full).
-        *buf = uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
-        return;
+        return uv_buf_init(c->hbuf + c->hlen, static_cast<unsigned>(c->hcap - c->hlen));
       }
       if (c->req != nullptr && !c->req->discardBody) {
         size_t size = 16384;
@@ -602,24 +587,24 @@ void onAlloc(uv_handle_t* h, size_t, uv_buf_t* buf) {
         if (size < 1024) size = 1024;  // room for a pipelined request after the body
         c->bbuf = static_cast<char*>(c->req->arena.alloc(size, 1));
         c->bcap = size;
-        *buf = uv_buf_init(c->bbuf, static_cast<unsigned>(size));
-        return;
+        return uv_buf_init(c->bbuf, static_cast<unsigned>(size));
       }
       [[fallthrough]];
     default:
       c->bbuf = gScratch;
       c->bcap = sizeof(gScratch);
-      *buf = uv_buf_init(gScratch, sizeof(gScratch));
-      return;
+      return uv_buf_init(gScratch, sizeof(gScratch));
   }
 }
+
+namespace {
 
 void sendErrorAndClose(Connection* c, int status);
 void processHeader(Connection* c);
 void processBody(Connection* c, const char* data, size_t len);
 
-void onHeaderTimeout(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
+void onHeaderTimeout(void* conn) {
+  auto* c = static_cast<Connection*>(conn);
   core::updateTime();
   if (c->state == ConnState::kHeader) {
     LUNET_LOG(c->log, core::Level::kInfo, ETIMEDOUT, "client timed out");
@@ -627,8 +612,8 @@ void onHeaderTimeout(uv_timer_t* t) {
   closeConnection(c);
 }
 
-void onBodyTimeout(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
+void onBodyTimeout(void* conn) {
+  auto* c = static_cast<Connection*>(conn);
   core::updateTime();
   Request* r = c->req;
   if (r == nullptr) return closeConnection(c);
@@ -640,10 +625,15 @@ void onBodyTimeout(uv_timer_t* t) {
   finalize(*r, 408);
 }
 
-void onLingerTimeout(uv_timer_t* t) { closeConnection(static_cast<Connection*>(t->data)); }
+void onLingerTimeout(void* conn) { closeConnection(static_cast<Connection*>(conn)); }
 
-void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
-  auto* c = static_cast<Connection*>(s->data);
+llhttp_errno_t feed(Connection* c, const char* data, size_t len);
+void resetHead(Connection* c);
+
+}  // namespace
+
+void Connection::onRead(net::Stream&, ssize_t nread) noexcept {
+  Connection* c = this;
   core::updateTime();
   if (nread == 0) {
     if (c->state == ConnState::kIdle && c->hlen == 0) releaseHbuf(c);  // idle: no buffer
@@ -727,6 +717,8 @@ void onRead(uv_stream_t* s, ssize_t nread, const uv_buf_t*) {
       return;
   }
 }
+
+namespace {
 
 // Feeds [data, data+len) to llhttp. Returns the llhttp error code.
 llhttp_errno_t feed(Connection* c, const char* data, size_t len) {
@@ -1030,64 +1022,24 @@ void sendErrorAndClose(Connection* c, int status) {
   finalize(*r, status);
 }
 
-// The socket lives inside the Connection: it goes back to the
-// pool when libuv has closed both.
-void onHandleClosed(uv_handle_t* h) {
-  auto* c = static_cast<Connection*>(h->data);
-  if (--c->handles != 0) return;
-  c->~Connection();
-  connPool().put(c);
-}
-
-struct WriteReq {
-  uv_write_t req;
-  Connection* c;
-  char* heap;  // file data read for this write (malloc'd)
-  size_t bytes;
-};
-
-void onSendTimeout(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
+void onSendTimeout(void* conn) {
+  auto* c = static_cast<Connection*>(conn);
   core::updateTime();
   LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, ETIMEDOUT, "client timed out");
   c->error = true;
   closeConnection(c);
 }
 
-core::FreeList& writePool() noexcept {
-  static thread_local core::FreeList pool(sizeof(WriteReq), 256);
-  return pool;
-}
-
-void onWrite(uv_write_t* w, int status) {
-  auto* wr = reinterpret_cast<WriteReq*>(w);
-  Connection* c = wr->c;
-  std::free(wr->heap);
-  writePool().put(wr);
-  c->pendingWrites--;
-  if (status != 0) {
-    if (status != UV_ECANCELED && !c->error) {
-      c->error = true;
-      LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, -status, "writev() failed");
-    }
-    if (c->state != ConnState::kClosing && c->pendingWrites == 0) closeConnection(c);
-    return;
-  }
-  if (c->state == ConnState::kClosing) return;
-  continueWriting(c);
-}
-
-void onKeepaliveTimeout(uv_timer_t* t) {
-  auto* c = static_cast<Connection*>(t->data);
-  if (c->shuttingDown && c->tcp != nullptr) {
+void onKeepaliveTimeout(void* conn) {
+  auto* c = static_cast<Connection*>(conn);
+  if (c->shuttingDown) {
     // An exiting worker's idle grace ran out. Bytes already in the socket
     // are a request the client sent before it could know: read and serve it
     // (with Connection: close) instead of losing it. The poll phase of this
     // loop iteration reads them.
-    uv_os_fd_t fd;
+    int fd = c->stream.fd();
     int pending = 0;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &fd) == 0 &&
-        ::ioctl(fd, FIONREAD, &pending) == 0 && pending > 0) {
+    if (fd >= 0 && ::ioctl(fd, FIONREAD, &pending) == 0 && pending > 0) {
       armTimer(c, kExitIdleGraceMsec, onKeepaliveTimeout);
       return;
     }
@@ -1095,9 +1047,8 @@ void onKeepaliveTimeout(uv_timer_t* t) {
   closeConnection(c);
 }
 
-void onShutdown(uv_shutdown_t* req, int) {
-  auto* c = static_cast<Connection*>(req->data);
-  delete req;
+void onShutdown(void* data, int) {
+  auto* c = static_cast<Connection*>(data);
   if (c->state == ConnState::kClosing) return;
   // Read and drop whatever the client still sends until EOF or timeout.
   c->eof = false;
@@ -1106,6 +1057,13 @@ void onShutdown(uv_shutdown_t* req, int) {
 }
 
 }  // namespace
+
+// The stream lives inside the Connection: it goes back to the pool when
+// libuv has closed the socket.
+void Connection::onClosed(net::Stream&) noexcept {
+  this->~Connection();
+  connPool().put(this);
+}
 
 Stats stats() {
   const shm::Counters& k = shm::counters();
@@ -1120,150 +1078,14 @@ Stats stats() {
   return s;
 }
 
-namespace {
-
-// ---- connection timeouts -----------------------------------------------------
-//
-// nginx keeps every timeout in one tree with one timer; here each distinct
-// duration (client_header_timeout, send_timeout, keepalive_timeout...) has
-// a list ordered by deadline. A deadline is now + duration, so re-arming is
-// an append at the tail: O(1), no heap operation, and no uv_timer_t per
-// connection (152 bytes an idle connection does not pay). One uv timer per
-// worker fires at the earliest head. Durations beyond kTimeoutLists share
-// the last list (sorted insertion from the tail).
-
-constexpr int kTimeoutLists = 32;
-
-struct TimeoutList {
-  uint64_t ms = 0;
-  Connection* head = nullptr;
-  Connection* tail = nullptr;
-};
-
-struct Timeouts {
-  TimeoutList lists[kTimeoutLists];
-  int used = 0;
-  uv_timer_t timer;
-  uv_loop_t* loop = nullptr;
-  uint64_t due = 0;  // when `timer` fires; 0: not started
-};
-
-Timeouts& timeouts() noexcept {
-  static thread_local Timeouts t;
-  return t;
-}
-
-void unlinkTimeout(Connection* c) noexcept {
-  if (c->tlist == 0) return;
-  TimeoutList& l = timeouts().lists[c->tlist - 1];
-  if (c->tprev) {
-    c->tprev->tnext = c->tnext;
-  } else {
-    l.head = c->tnext;
-  }
-  if (c->tnext) {
-    c->tnext->tprev = c->tprev;
-  } else {
-    l.tail = c->tprev;
-  }
-  c->tprev = c->tnext = nullptr;
-  c->tlist = 0;
-}
-
-void onTimeouts(uv_timer_t* t);
-
-void scheduleTimeouts(Timeouts& T, uint64_t now) noexcept {
-  uint64_t next = 0;
-  for (int i = 0; i < T.used; i++) {
-    const Connection* h = T.lists[i].head;
-    if (h != nullptr && (next == 0 || h->timerDeadline < next)) next = h->timerDeadline;
-  }
-  if (next == 0) {
-    T.due = 0;
-    uv_timer_stop(&T.timer);
-    return;
-  }
-  if (T.due == next) return;
-  T.due = next;
-  uv_timer_start(&T.timer, onTimeouts, next > now ? next - now : 0, 0);
-}
-
-void onTimeouts(uv_timer_t* t) {
-  Timeouts& T = timeouts();
-  T.due = 0;
-  uint64_t now = uv_now(t->loop);
-  for (int i = 0; i < T.used; i++) {
-    TimeoutList& l = T.lists[i];
-    // A callback may re-arm (the connection goes to a tail, later than now)
-    // or close connections: the head is read again every time.
-    while (l.head != nullptr && l.head->timerDeadline <= now) {
-      Connection* c = l.head;
-      unlinkTimeout(c);
-      c->timerDeadline = 0;
-      T.timer.data = c;  // the callbacks take the connection from t->data
-      c->timerCb(&T.timer);
-    }
-  }
-  scheduleTimeouts(T, now);
-}
-
-}  // namespace
-
-// Re-arming (every request: header, send, keep-alive) moves the connection
-// to the tail of its duration's list; the worker timer is restarted only
-// when the new deadline is the earliest.
-void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept {
+// Connection timeouts: one at a time per connection (header, body, send,
+// keep-alive, lingering), on the worker's timeout lists (event/timeouts.h).
+void armTimer(Connection* c, uint64_t ms, void (*cb)(void* conn)) noexcept {
   if (c->state == ConnState::kClosing) return;
-  if (ms == 0) ms = 1;
-  Timeouts& T = timeouts();
-  uv_loop_t* loop = event::loop();
-  if (T.loop != loop || uv_is_closing(reinterpret_cast<uv_handle_t*>(&T.timer))) {
-    for (TimeoutList& l : T.lists) l = TimeoutList{};
-    T.used = 0;
-    T.due = 0;
-    uv_timer_init(loop, &T.timer);
-    uv_unref(reinterpret_cast<uv_handle_t*>(&T.timer));  // connections keep the loop alive
-    T.loop = loop;
-  }
-  unlinkTimeout(c);
-  uint64_t now = uv_now(loop);
-  uint64_t deadline = now + ms;
-  c->timerDeadline = deadline;
-  c->timerCb = cb;
-  int i = 0;
-  while (i < T.used && T.lists[i].ms != ms) i++;
-  if (i == T.used) {
-    if (T.used < kTimeoutLists) {
-      T.lists[T.used++].ms = ms;
-    } else {
-      i = kTimeoutLists - 1;  // shared: kept sorted below
-    }
-  }
-  TimeoutList& l = T.lists[i];
-  Connection* after = l.tail;
-  while (after != nullptr && after->timerDeadline > deadline) after = after->tprev;
-  c->tprev = after;
-  c->tnext = after ? after->tnext : l.head;
-  if (c->tnext) {
-    c->tnext->tprev = c;
-  } else {
-    l.tail = c;
-  }
-  if (after) {
-    after->tnext = c;
-  } else {
-    l.head = c;
-  }
-  c->tlist = static_cast<uint8_t>(i + 1);
-  if (T.due == 0 || deadline < T.due) {
-    T.due = deadline;
-    uv_timer_start(&T.timer, onTimeouts, ms, 0);
-  }
+  event::arm(&c->timeout, ms, cb, c);
 }
-void stopTimer(Connection* c) noexcept {
-  unlinkTimeout(c);
-  c->timerDeadline = 0;
-}
+
+void stopTimer(Connection* c) noexcept { event::disarm(&c->timeout); }
 
 namespace {
 
@@ -1352,17 +1174,16 @@ void setConnectionLimit(int64_t workerConnections, int64_t listening) noexcept {
 
 void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   auto* c = new (connPool().get()) Connection();
-  c->tcp = &c->tcpHandle;
-  c->tcp->data = c;
-  if (uv_tcp_init(event::loop(), c->tcp) != 0) {
+  if (c->stream.initTcp(event::loop()) != 0) {
     c->~Connection();
     connPool().put(c);
     return;
   }
-  c->handles = 1;
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(c->tcp)) != 0) {
+  c->stream.setUser(c);
+  c->writer.init(&c->stream, c);
+  if (c->stream.accept(server) != 0) {
     c->state = ConnState::kClosing;
-    uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
+    c->stream.close();
     return;
   }
   shm::counters().accepts.fetch_add(1, std::memory_order_relaxed);
@@ -1373,7 +1194,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
       LUNET_LOG(core::processLog(), core::Level::kAlert, 0,
                 "%lld worker_connections are not enough", static_cast<long long>(gConnConfigured));
       c->state = ConnState::kClosing;
-      uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
+      c->stream.close();
       return;
     }
   }
@@ -1387,7 +1208,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
   c->log.connection = c->number;
   c->log.handler = nullptr;
   int len = sizeof(c->peer);
-  uv_tcp_getpeername(c->tcp, reinterpret_cast<sockaddr*>(&c->peer), &len);
+  c->stream.peerName(reinterpret_cast<sockaddr*>(&c->peer), &len);
   // A socket bound to a specific address: that is the local address, no
   // getsockname needed (a wildcard needs it, as nginx).
   SockAddr local{};
@@ -1403,7 +1224,7 @@ void acceptConnection(uv_stream_t* server, ListenAddr* addr) noexcept {
     knownLocal = true;
   }
   len = sizeof(local);
-  if (!knownLocal) uv_tcp_getsockname(c->tcp, reinterpret_cast<sockaddr*>(&local), &len);
+  if (!knownLocal) c->stream.sockName(reinterpret_cast<sockaddr*>(&local), &len);
   auto fmt = [](const auto& ss, char* out, uint16_t* port) {
     if (ss.sa.sa_family == AF_INET) {
       formatIp4(ss.in4.sin_addr, out);
@@ -1462,10 +1283,10 @@ void closeConnection(Connection* c) noexcept {
     freeRequest(r);
   }
   releaseHbuf(c);
-  closeSendPoll(c);
+  c->writer.close();
   c->hdrs.release();
   stopTimer(c);
-  if (c->tcp != nullptr) uv_close(reinterpret_cast<uv_handle_t*>(c->tcp), onHandleClosed);
+  c->stream.close();
 }
 
 void shutdownConnections() noexcept {
@@ -1534,192 +1355,43 @@ void startBodyRead(Connection* c) noexcept {
 
 namespace {
 
-// ---- sendfile ----------------------------------------------------------------
-//
-// File bufs go from the file to the socket with sendfile(2) on the
-// non-blocking socket, as nginx does. Not uv_fs_sendfile: libuv 1.44 tries
-// copy_file_range first, takes its EINVAL on a socket as "unsupported" and
-// falls back to a pread/write emulation that poll()s — blocking the loop —
-// whenever the socket is full. A sendfile step runs only when everything written
-// before it has left libuv's queue, so it never overtakes buffered header or
-// body bytes. It counts as a pending write while it waits for the socket to
-// become writable: libuv allows one watcher per fd, so writability is polled
-// on a dup() of the socket. Each step sends at most kSendfileMaxChunk (nginx's
-// sendfile_max_chunk default), so one big file cannot starve the loop.
-
-constexpr int64_t kSendfileMaxChunk = 2 * 1024 * 1024;
-
-}  // namespace
-
-struct SendPoll {
-  uv_poll_t poll;
-  int fd = -1;
-};
-
-namespace {
-
-void onSendPollClosed(uv_handle_t* h) {
-  auto* sp = reinterpret_cast<SendPoll*>(h);
-  if (sp->fd >= 0) ::close(sp->fd);
-  delete sp;
-}
-
-void closeSendPoll(Connection* c) noexcept {
-  if (c->sendPoll == nullptr) return;
-  uv_poll_stop(&c->sendPoll->poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(&c->sendPoll->poll), onSendPollClosed);
-  c->sendPoll = nullptr;
-}
-
-void onSendWritable(uv_poll_t* p, int status, int events);
-
 bool useSendfile(Request& r) noexcept {
   return !r.filterNeedInMemory && r.main->locConf != nullptr && r.main->clcf()->sendfile == 1;
 }
 
-// Waits for the socket to become writable, then continues the queue.
-bool armSendPoll(Connection* c) noexcept {
-  if (c->sendPoll == nullptr) {
-    uv_os_fd_t fd;
-    if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &fd) != 0) return false;
-    auto* sp = new SendPoll;
-    sp->fd = ::fcntl(fd, F_DUPFD_CLOEXEC, 0);
-    if (sp->fd < 0 || uv_poll_init(event::loop(), &sp->poll, sp->fd) != 0) {
-      if (sp->fd >= 0) ::close(sp->fd);
-      delete sp;
-      return false;
-    }
-    sp->poll.data = c;
-    c->sendPoll = sp;
+// From a writer callback: write what is queued; when nothing is left in
+// flight (possibly because it all went out synchronously), the queue has
+// drained.
+void continueWriting(Connection* c) noexcept {
+  if (c->req != nullptr && c->req->out != nullptr) {
+    startWriting(*c->req);
+    if (c->state == ConnState::kClosing) return;
   }
-  if (uv_poll_start(&c->sendPoll->poll, UV_WRITABLE, onSendWritable) != 0) return false;
-  if (!c->sendfileWait) {
-    c->sendfileWait = true;
-    c->pendingWrites++;
+  if (c->writer.pending() == 0 && (c->req == nullptr || c->req->out == nullptr)) {
+    onWriteDrained(c);
   }
-  return true;
-}
-
-// Sends from the file buf at the head of r.out. Returns 1 when the buf is
-// done, 0 to wait for writability, -1 on error (connection closed).
-int sendfileStep(Request& r, Buf* b) noexcept {
-  Connection* c = r.conn;
-  uv_os_fd_t sock;
-  if (uv_fileno(reinterpret_cast<uv_handle_t*>(c->tcp), &sock) != 0) return -1;
-  int64_t budget = kSendfileMaxChunk;
-  while (b->fileLen > 0 && budget > 0) {
-    int64_t want = b->fileLen < budget ? b->fileLen : budget;
-    off_t off = static_cast<off_t>(b->fileOffset);
-    ssize_t n = ::sendfile(sock, b->file->fd, &off, static_cast<size_t>(want));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && errno == EAGAIN) return 0;
-    if (n <= 0) {
-      if (n < 0) {
-        LUNET_LOG(r.log, core::Level::kInfo, errno, "sendfile() failed");
-      } else {
-        LUNET_LOG(r.log, core::Level::kAlert, 0, "sendfile() reported that the file was truncated");
-      }
-      c->error = true;  // the writable callback closes the connection
-      return -1;
-    }
-    b->fileOffset += n;
-    b->fileLen -= n;
-    budget -= n;
-    r.bodyBytesSent += n;
-  }
-  return b->fileLen == 0 ? 1 : 0;
-}
-
-void onSendWritable(uv_poll_t* p, int status, int) {
-  auto* c = static_cast<Connection*>(p->data);
-  uv_poll_stop(p);
-  if (c->sendfileWait) {
-    c->sendfileWait = false;
-    c->pendingWrites--;
-  }
-  if (c->state == ConnState::kClosing) return;
-  if (status < 0 || c->error) {
-    if (!c->error) {
-      LUNET_LOG(c->req ? c->req->log : c->log, core::Level::kInfo, -status, "sendfile() failed");
-    }
-    c->error = true;
-    closeConnection(c);
-    return;
-  }
-  continueWriting(c);
-}
-
-// ---- writes that completed synchronously ---------------------------------------
-//
-// uv_try_write and sendfile usually send a whole response at once. Their
-// completion (continueWriting → drain → request done) is still reported
-// from the loop, never from inside the filter call that wrote:
-// echo_location runs subrequests nested in the parent's handler, and a main
-// request finished there would be freed under them. The connection is
-// queued here (it counts as a pending write and holds a reference, so it
-// outlives a close meanwhile) and an idle handle runs the queue before the
-// loop polls again. Unlike uv_write this costs no epoll_ctl: libuv
-// re-registers the socket (EPOLL_CTL_MOD) after every uv_write completion.
-
-struct PostedQueue {
-  Connection* head = nullptr;
-  Connection** tail = &head;
-  uv_idle_t idle;
-  uv_loop_t* loop = nullptr;
-};
-PostedQueue& postedQueue() noexcept {
-  static thread_local PostedQueue q;
-  return q;
-}
-
-void runPosted(uv_idle_t*) {
-  PostedQueue& q = postedQueue();
-  Connection* list = q.head;
-  q.head = nullptr;
-  q.tail = &q.head;
-  while (list != nullptr) {
-    Connection* c = list;
-    list = c->nextPosted;
-    c->nextPosted = nullptr;
-    c->posted = false;
-    c->pendingWrites--;
-    if (--c->handles == 0) {  // closed meanwhile, handles gone
-      c->~Connection();
-      connPool().put(c);
-      continue;
-    }
-    if (c->state == ConnState::kClosing) continue;
-    continueWriting(c);
-  }
-  if (q.head == nullptr) uv_idle_stop(&q.idle);
-}
-
-void postWriteDone(Connection* c) noexcept {
-  if (c->posted) return;
-  PostedQueue& q = postedQueue();
-  uv_loop_t* loop = event::loop();
-  if (q.loop != loop || uv_is_closing(reinterpret_cast<uv_handle_t*>(&q.idle))) {
-    uv_idle_init(loop, &q.idle);
-    q.loop = loop;
-    q.head = nullptr;
-    q.tail = &q.head;
-  }
-  c->posted = true;
-  c->pendingWrites++;
-  c->handles++;
-  c->nextPosted = nullptr;
-  *q.tail = c;
-  q.tail = &c->nextPosted;
-  uv_idle_start(&q.idle, runPosted);
-}
-
-// No write is in flight in libuv or waiting for writability: bytes written
-// now keep their order (a posted completion's bytes are in the kernel).
-bool nothingInFlight(const Connection* c) noexcept {
-  return c->pendingWrites == (c->posted ? 1 : 0);
 }
 
 }  // namespace
+
+void Connection::onWriterProgress() noexcept {
+  if (state == ConnState::kClosing) return;
+  continueWriting(this);
+}
+
+void Connection::onWriterWaiting() noexcept {
+  armTimer(this, static_cast<uint64_t>(sendTimeout), onSendTimeout);
+}
+
+void Connection::onWriterError(bool closeNow) noexcept {
+  error = true;
+  if (closeNow && state != ConnState::kClosing) closeConnection(this);
+}
+
+core::Log& Connection::writerLog() noexcept {
+  if (writingLog != nullptr) return *writingLog;
+  return req != nullptr ? req->log : log;
+}
 
 void startWriting(Request& r) noexcept {
   Connection* c = r.conn;
@@ -1729,109 +1401,11 @@ void startWriting(Request& r) noexcept {
     r.outBytes = 0;
     return;
   }
-  const bool sf = useSendfile(r);
-  bool sent = false;  // a sendfile step ran: report the drain asynchronously
-  while (r.out != nullptr) {
-    Buf* head = r.out;
-    if (sf && head->file != nullptr && head->fileLen > 0) {
-      // After every byte queued before it (uv_write callbacks come back).
-      if (!nothingInFlight(c)) return;
-      int rc = sendfileStep(r, head);
-      sent = true;
-      if (rc != 1) {
-        if (!armSendPoll(c)) {
-          c->error = true;
-          closeConnection(c);
-        } else {
-          armTimer(c, static_cast<uint64_t>(r.clcf()->sendTimeout), onSendTimeout);
-        }
-        return;
-      }
-      r.out = head->next;
-      if (r.out == nullptr) r.outTail = &r.out;
-      continue;
-    }
-    uv_buf_t bufs[64];
-    unsigned n = 0;
-    char* heap = nullptr;
-    size_t bytes = 0;
-    while (r.out != nullptr && n < 64) {
-      Buf* b = r.out;
-      if (b->file != nullptr && b->fileLen > 0) {
-        if (sf) break;  // write what precedes it first (the head is never a file here)
-        if (heap != nullptr) break;
-        size_t chunk = b->fileLen > 65536 ? 65536 : static_cast<size_t>(b->fileLen);
-        heap = static_cast<char*>(std::malloc(chunk));
-        if (!heap) std::abort();
-        ssize_t got = ::pread(b->file->fd, heap, chunk, b->fileOffset);
-        if (got <= 0) {
-          LUNET_LOG(r.log, core::Level::kCrit, got < 0 ? errno : 0, "pread() failed");
-          std::free(heap);
-          c->error = true;
-          closeConnection(c);
-          return;
-        }
-        bufs[n++] = uv_buf_init(heap, static_cast<unsigned>(got));
-        bytes += static_cast<size_t>(got);
-        b->fileOffset += got;
-        b->fileLen -= got;
-        if (b->fileLen > 0) break;  // more of this file after this write
-      } else if (!b->data.empty()) {
-        bufs[n++] =
-            uv_buf_init(const_cast<char*>(b->data.data()), static_cast<unsigned>(b->data.size()));
-        bytes += b->data.size();
-      }
-      r.out = b->next;
-      if (r.out == nullptr) r.outTail = &r.out;
-    }
-    if (n == 0) continue;
-    auto* wr = static_cast<WriteReq*>(writePool().get());
-    wr->c = c;
-    wr->heap = heap;
-    wr->bytes = bytes;
-    // Completion is never reported synchronously inside a filter call (see
-    // postWriteDone): through uv_write's callback or the posted queue.
-    uv_buf_t* wbufs = bufs;
-    if (nothingInFlight(c)) {
-      // Usually the socket takes it all: no uv_write_t, no epoll_ctl.
-      int w = uv_try_write(reinterpret_cast<uv_stream_t*>(c->tcp), bufs, n);
-      if (w > 0 && static_cast<size_t>(w) == bytes) {
-        writePool().put(wr);
-        std::free(heap);
-        r.bodyBytesSent += static_cast<int64_t>(bytes);
-        postWriteDone(c);
-        if (heap != nullptr) break;  // the posted completion reads more file
-        continue;
-      }
-      if (w > 0) {  // the rest goes through uv_write
-        size_t done = static_cast<size_t>(w);
-        while (done >= wbufs->len) {
-          done -= wbufs->len;
-          wbufs++;
-          n--;
-        }
-        wbufs->base += done;
-        wbufs->len -= done;
-      }
-      // An error (EPIPE...) is reported by uv_write's callback as usual.
-    }
-    int rc = uv_write(&wr->req, reinterpret_cast<uv_stream_t*>(c->tcp), wbufs, n, onWrite);
-    if (rc != 0) {
-      std::free(heap);
-      writePool().put(wr);
-      c->error = true;
-      closeConnection(c);
-      return;
-    }
-    c->pendingWrites++;
-    r.bodyBytesSent += static_cast<int64_t>(bytes);
-    armTimer(c, static_cast<uint64_t>(r.clcf()->sendTimeout), onSendTimeout);
-    if (heap != nullptr) break;  // wait for this chunk before reading more file
-  }
-  r.outBytes = 0;
-  // Everything went out synchronously through sendfile: the drain is still
-  // reported from the loop, never from inside the filter call.
-  if (sent && r.out == nullptr && c->pendingWrites == 0) postWriteDone(c);
+  c->sendTimeout = r.clcf()->sendTimeout;
+  c->writingLog = &r.log;
+  auto res = c->writer.write({&r.out, &r.outTail, &r.bodyBytesSent}, useSendfile(r));
+  c->writingLog = nullptr;
+  if (res == net::ChainWriter::Result::kWritten) r.outBytes = 0;
 }
 
 int writeFilter(Request& r, Buf* in) noexcept {
@@ -1849,7 +1423,7 @@ int writeFilter(Request& r, Buf* in) noexcept {
     b = next;
   }
   if (flush || r.outBytes >= 8192) {
-    if (r.conn->pendingWrites == 0 || r.out != nullptr) startWriting(r);
+    if (r.conn->writer.pending() == 0 || r.out != nullptr) startWriting(r);
     if (r.conn->state == ConnState::kClosing) return kError;
   }
   return r.conn->error ? kError : kOk;
@@ -1871,7 +1445,7 @@ void onWriteDrained(Connection* c) noexcept {
 void requestDone(Connection* c) noexcept {
   Request* r = c->req;
   if (r == nullptr) return;
-  if (c->pendingWrites > 0 || r->out != nullptr) return;  // onWriteDrained comes back
+  if (c->writer.pending() > 0 || r->out != nullptr) return;  // onWriteDrained comes back
   if (!c->messageDone && !c->closeAfter && r->keepAlive && !c->error) {
     // Unread body: read it and throw it away before the next request.
     if (!r->discardBody) {
@@ -1923,10 +1497,7 @@ void requestDone(Connection* c) noexcept {
   if (!keep) {
     if (linger) {
       setState(c, ConnState::kLinger);
-      auto* sr = new uv_shutdown_t;
-      sr->data = c;
-      if (uv_shutdown(sr, reinterpret_cast<uv_stream_t*>(c->tcp), onShutdown) != 0) {
-        delete sr;
+      if (c->stream.shutdown(onShutdown, c) != 0) {
         closeConnection(c);
         return;
       }
@@ -1950,7 +1521,7 @@ void requestDone(Connection* c) noexcept {
   }
   if (!c->nodelay && clcf != nullptr && clcf->tcpNodelay != 0) {
     c->nodelay = true;
-    uv_tcp_nodelay(c->tcp, 1);
+    c->stream.setNoDelay(true);
   }
   if (restLen > 0) {
     c->hlen = restLen;

@@ -10,14 +10,16 @@
 #include <cstdint>
 #include <vector>
 
+#include "event/timeouts.h"
 #include "http/core_module.h"
 #include "http/filter.h"
 #include "http/request.h"
+#include "net/chain_writer.h"
+#include "net/socket_stream.h"
 
 namespace lunet::http {
 
 struct ListenAddr;
-struct SendPoll;
 
 enum class ConnState : uint8_t { kIdle, kHeader, kRequest, kLinger, kClosing };
 
@@ -60,9 +62,21 @@ union SockAddr {
   sockaddr_in6 in6;
 };
 
-struct Connection {
+// The connection is its stream's and its writer's user (connection.cc):
+// reads go into the header buffer or the request's body buffers, the
+// writer sends the request's output chain.
+struct Connection final : net::StreamUser, net::WriterUser {
+  uv_buf_t readBuffer(net::Stream& s) noexcept override;
+  void onRead(net::Stream& s, ssize_t nread) noexcept override;
+  void onClosed(net::Stream& s) noexcept override;
+  void onWriterProgress() noexcept override;
+  void onWriterWaiting() noexcept override;
+  void onWriterError(bool closeNow) noexcept override;
+  core::Log& writerLog() noexcept override;
+
   uint64_t number = 0;
-  uv_tcp_t* tcp = nullptr;  // &tcpHandle; closed with closeConnection()
+  net::SocketStream stream;  // closed with closeConnection()
+  net::ChainWriter writer;
   ListenAddr* addr = nullptr;
   HttpCoreSrv* defaultSrv = nullptr;
   core::Log log;
@@ -108,34 +122,25 @@ struct Connection {
 
   Request* req = nullptr;  // the request being processed
   uint32_t requests = 0;
-  int pendingWrites = 0;
-  SendPoll* sendPoll = nullptr;  // sendfile: writability watch (lazily made)
+  // While startWriting runs: the send timeout and log of the request whose
+  // output goes (the writer's callbacks from the loop use c->req's).
+  int64_t sendTimeout = 0;
+  core::Log* writingLog = nullptr;
   ConnState state = ConnState::kIdle;
-  bool sendfileWait = false;  // a sendfile step counts as a pending write
   bool reading = false;
   bool eof = false;
   bool error = false;  // write/read error: close after the request
   bool closeAfter = false;
   bool shuttingDown = false;
   bool linger = false;
-  bool nodelay = false;  // TCP_NODELAY set (first keep-alive, as nginx)
-  bool posted = false;   // a synchronous write's completion is queued
-  uint8_t handles = 0;   // references: libuv handles not closed yet, posted
-  // Timeout (connection.cc): one worker timer and a list per duration;
-  // timerCb gets a uv_timer_t whose data is this connection.
-  uint8_t tlist = 0;  // 1 + index of the list holding it; 0 none
-  Connection* nextPosted = nullptr;
-  uint64_t timerDeadline = 0;  // loop time (ms) of the armed timeout; 0 none
-  void (*timerCb)(uv_timer_t*) = nullptr;
-  Connection* tprev = nullptr;
-  Connection* tnext = nullptr;
+  bool nodelay = false;    // TCP_NODELAY set (first keep-alive, as nginx)
+  event::Timeout timeout;  // the one armed timeout (armTimer)
   // Lingering close: each read re-arms lingerTimeout (lingering_timeout),
   // never past lingerDeadline (start + lingering_time), as nginx.
   uint64_t lingerDeadline = 0;
   int64_t lingerTimeout = 0;
   Connection* prev = nullptr;  // all-connections list
   Connection* next = nullptr;
-  uv_tcp_t tcpHandle;
 };
 
 // Accept path (core_module.cc listeners → here).
@@ -160,7 +165,7 @@ void startBodyRead(Connection* c) noexcept;
 // Parses the body bytes that came with the head. Returns 0 or an HTTP
 // status (invalid chunked body, too large).
 int processPreread(Connection* c) noexcept;
-void armTimer(Connection* c, uint64_t ms, void (*cb)(uv_timer_t*)) noexcept;
+void armTimer(Connection* c, uint64_t ms, void (*cb)(void* conn)) noexcept;
 void stopTimer(Connection* c) noexcept;
 // Called by the write path when the queue drained.
 void onWriteDrained(Connection* c) noexcept;

@@ -471,7 +471,7 @@ void finishMain(Request& r) {
     output(r, b);
     if (c->req != &r) return;
   }
-  if (r.out != nullptr && c->pendingWrites == 0) startWriting(r);
+  if (r.out != nullptr && c->writer.pending() == 0) startWriting(r);
   if (c->req != &r) return;
   if (c->error) {
     closeConnection(c);
@@ -610,7 +610,7 @@ void onDrained(Request& r, void (*fn)(Request& r, void* data), void* data) noexc
     return;
   }
   if (r.out != nullptr) startWriting(r);
-  if (c->pendingWrites == 0 && r.out == nullptr) {
+  if (c->writer.pending() == 0 && r.out == nullptr) {
     fn(r, data);
     return;
   }
