@@ -10,6 +10,7 @@ pkgs=(
   libtest-base-perl libtext-diff-perl libipc-run3-perl libwww-perl liburi-perl
   lua-cjson curl procps bc strace
   nginx libnginx-mod-http-lua lua-resty-core lua-resty-lrucache
+  redis-server
 )
 # nginx (with the Lua module) is a test dependency: t/diff/ compares Lunet
 # with it, and t/ files can run against it (t/README.md).

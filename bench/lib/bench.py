@@ -48,6 +48,7 @@ WORKLOADS = [
     ("shdict_hot", "16 hot keys, 900 get + 100 incr per request, 4 workers", "shdict_hot.conf", 4,
      "ops"),
     ("proxy", "proxy_pass to keepalive upstream", "proxy.conf", 1, "wrk"),
+    ("redis", "cosocket GET on a local redis-server, pooled", "redis.conf", 1, "wrk"),
     ("timers", "10 000 ngx.timer.at(0, f) per request", "timers.conf", 1, "timers"),
     ("idle", "10 000 idle keep-alive connections", "hello.conf", 1, "idle"),
     ("pending", "100 000 pending ngx.timer.at(3600, f), worker RSS", "pending_timers.conf", 1,
@@ -85,7 +86,7 @@ def expect(name, status, body, static_body):
         return "probe: status %s, body %r" % (status, body[:120])
     want = {
         "hello": b"hello", "proxy": b"hello", "idle": b"hello", "close": b"hello",
-        "pending": b"ok\n",
+        "pending": b"ok\n", "redis": b"hello\r\n",
         "lua": b"hello\n", "timers": b"%d\n" % TIMERS_PER_REQUEST,
         "static": static_body,
     }.get(name)
@@ -549,6 +550,21 @@ def status_kb_file(path, key):
     return 0
 
 
+def redis_set(port, key, value):
+    """Waits for redis-server on port and sets key; returns an error or None."""
+    deadline = time.time() + 5
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"*3\r\n$3\r\nSET\r\n$%d\r\n%s\r\n$%d\r\n%s\r\n"
+                          % (len(key), key, len(value), value))
+                if s.recv(64).startswith(b"+OK"):
+                    return None
+        except OSError:
+            time.sleep(0.05)
+    return "did not start"
+
+
 def run_workload(wl, a, sides, tmp):
     name, title, template, workers, kind = wl
     srv_cpus, load_cpus, pin_note = cpu_plan(workers)
@@ -572,6 +588,20 @@ def run_workload(wl, a, sides, tmp):
             for side in sides:
                 row[side["key"]] = {"status": "n/a", "reason": "upstream: " + err}
             upstream.stop()
+            return row
+
+    redis = None
+    if name == "redis":
+        upstream_port = free_port()
+        redis = subprocess.Popen(["redis-server", "--port", str(upstream_port), "--bind",
+                                  "127.0.0.1", "--save", "", "--appendonly", "no"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        err = redis_set(upstream_port, b"bench", b"hello")
+        if err:
+            for side in sides:
+                row[side["key"]] = {"status": "n/a", "reason": "redis-server: " + err}
+            redis.kill()
+            redis.wait()
             return row
 
     static_body = bytes((i * 7 + 13) % 256 for i in range(4096))
@@ -638,6 +668,9 @@ def run_workload(wl, a, sides, tmp):
             srv.stop()
         if upstream:
             upstream.stop()
+        if redis:
+            redis.kill()
+            redis.wait()
         LIVE_SERVERS.clear()
 
     for side in sides:

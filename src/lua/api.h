@@ -20,6 +20,8 @@ void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof
 void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.resp
 void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.arg
 void injectShdictApi(lua_State* L);     // api_shdict.cc: ngx.shared, lunet.shdict
+void injectSocketTcpApi(lua_State* L);  // api_socket_tcp.cc: ngx.socket.tcp, connect
+void injectSocketUdpApi(lua_State* L);  // api_socket_udp.cc: ngx.socket.udp
 void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
 void injectRestyApi(lua_State* L);      // api_resty.cc: "lunet.resty.c" (resty command only)
 void injectPipeApi(lua_State* L);       // api_pipe.cc: "lunet.pipe.c" under require "ngx.pipe"

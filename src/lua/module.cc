@@ -8,6 +8,8 @@
 #include "lua/context.h"
 #include "lua/phases.h"
 #include "lua/timer.h"
+#include "net/pool.h"
+#include "net/resolver.h"
 
 namespace lunet::lua {
 
@@ -171,6 +173,75 @@ void setTimerLimit(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d
   slot = v;
 }
 
+// lua_socket_*: times, sizes, numbers and the log flag, into the location's
+// SocketConf; at the http{} level also into the main conf (for timers).
+struct SocketField {
+  int64_t SocketConf::*field;
+  enum Kind : uint8_t { kMsec, kSize, kNumber, kFlag } kind;
+};
+constexpr SocketField kConnectTimeoutField{&SocketConf::connectTimeout, SocketField::kMsec};
+constexpr SocketField kSendTimeoutField{&SocketConf::sendTimeout, SocketField::kMsec};
+constexpr SocketField kReadTimeoutField{&SocketConf::readTimeout, SocketField::kMsec};
+constexpr SocketField kBufferSizeField{&SocketConf::bufferSize, SocketField::kSize};
+constexpr SocketField kPoolSizeField{&SocketConf::poolSize, SocketField::kNumber};
+constexpr SocketField kKeepaliveTimeoutField{&SocketConf::keepaliveTimeout, SocketField::kMsec};
+constexpr SocketField kLogErrorsField{&SocketConf::logErrors, SocketField::kFlag};
+
+void setSocket(Engine& e, const ConfNode& n, ConfBase* c, const Directive& d) {
+  const auto* f = static_cast<const SocketField*>(d.data);
+  int64_t& slot = static_cast<LuaLocConf*>(c)->socket.*(f->field);
+  if (slot != -1) duplicate(n);
+  switch (f->kind) {
+    case SocketField::kMsec:
+      slot = conf::parseMsec(n, 0);
+      break;
+    case SocketField::kSize:
+      slot = conf::parseSize(n, 0);
+      break;
+    case SocketField::kNumber:
+      slot = conf::parseNumber(n, 0);
+      if (slot < 1) fail(n, "invalid value \"" + n.arg(0) + "\" in \"" + n.name + "\" directive");
+      break;
+    case SocketField::kFlag:
+      slot = conf::parseFlag(n) ? 1 : 0;
+      break;
+  }
+  if (e.ctx() == conf::kHttpMainCtx) {
+    e.level()->mainConf<LuaMainConf>(luaModule())->socket.*(f->field) = slot;
+  }
+}
+
+// resolver ADDRESS ... [valid=TIME] [ipv6=on|off] [status_zone=NAME];
+// resolver_timeout TIME. Lunet looks names up with the system's resolver
+// (getaddrinfo on the thread pool): the addresses are checked, not queried.
+void setResolver(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
+  auto* mc = e.level()->mainConf<LuaMainConf>(luaModule());
+  if (n.name == "resolver_timeout") {
+    mc->resolverTimeout = conf::parseMsec(n, 0);
+    return;
+  }
+  for (size_t i = 0; i < n.args.size(); i++) {
+    const std::string& a = n.arg(i);
+    if (a.rfind("valid=", 0) == 0) {
+      ConfNode v = n;
+      v.args.assign(1, conf::ConfArg{a.substr(6), false});
+      mc->resolverValid = conf::parseMsec(v, 0) / 1000;
+    } else if (a.rfind("ipv6=", 0) == 0 || a.rfind("ipv4=", 0) == 0) {
+      if (a.substr(5) != "on" && a.substr(5) != "off") {
+        fail(n, "invalid parameter: " + a);
+      }
+    } else if (a.rfind("status_zone=", 0) == 0) {
+      continue;
+    } else if (a.empty()) {
+      fail(n, "invalid parameter: " + a);
+    }
+  }
+  core::processLog().error(core::Level::kNotice, 0,
+                           "\"resolver\": Lunet resolves host names with the system "
+                           "resolver (getaddrinfo, /etc/resolv.conf), not with the name "
+                           "servers listed");
+}
+
 void setPath(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   auto* mc = static_cast<LuaMainConf*>(c);
   std::optional<std::string>& slot =
@@ -183,6 +254,7 @@ constexpr uint32_t kHttpMain = conf::kHttpMainCtx;
 constexpr uint32_t kAnyLevel =
     conf::kHttpMainCtx | conf::kHttpSrvCtx | conf::kHttpLocCtx | conf::kHttpLifCtx;
 constexpr uint32_t kLocLevel = conf::kHttpLocCtx | conf::kHttpLifCtx;
+constexpr uint32_t kMainSrvLoc = conf::kHttpMainCtx | conf::kHttpSrvCtx | conf::kHttpLocCtx;
 constexpr uint32_t kSetLevel =
     conf::kHttpSrvCtx | conf::kHttpSifCtx | conf::kHttpLocCtx | conf::kHttpLifCtx;
 constexpr auto kMain = conf::Slot::kMain;
@@ -212,6 +284,17 @@ const Directive kDirectives[] = {
     {"lua_max_pending_timers", kHttpMain, conf::kTake1, setTimerLimit, kMain},
     {"lua_max_running_timers", kHttpMain, conf::kTake1, setTimerLimit, kMain},
     {"lua_timer_overflow", kHttpMain, conf::kTake1, setTimerOverflow, kMain},
+    {"lua_socket_connect_timeout", kMainSrvLoc, conf::kTake1, setSocket, kLoc,
+     &kConnectTimeoutField},
+    {"lua_socket_send_timeout", kMainSrvLoc, conf::kTake1, setSocket, kLoc, &kSendTimeoutField},
+    {"lua_socket_read_timeout", kMainSrvLoc, conf::kTake1, setSocket, kLoc, &kReadTimeoutField},
+    {"lua_socket_buffer_size", kMainSrvLoc, conf::kTake1, setSocket, kLoc, &kBufferSizeField},
+    {"lua_socket_pool_size", kMainSrvLoc, conf::kTake1, setSocket, kLoc, &kPoolSizeField},
+    {"lua_socket_keepalive_timeout", kMainSrvLoc, conf::kTake1, setSocket, kLoc,
+     &kKeepaliveTimeoutField},
+    {"lua_socket_log_errors", kMainSrvLoc, conf::kFlag, setSocket, kLoc, &kLogErrorsField},
+    {"resolver", kMainSrvLoc, conf::k1More, setResolver, conf::Slot::kNone},
+    {"resolver_timeout", kMainSrvLoc, conf::kTake1, setResolver, conf::Slot::kNone},
     // Deprecated / no effect in Lunet: resty.core is always loaded, libuv
     // restarts system calls itself, LuaJIT's allocator is left alone.
     {"lua_load_resty_core", kHttpMain, conf::kFlag, conf::setIgnored, conf::Slot::kNone},
@@ -243,6 +326,7 @@ void mergeLoc(Engine&, ConfBase* parent, ConfBase* child) {
   conf::mergeValue(c->checkClientAbort, p->checkClientAbort, int64_t{0});
   conf::mergeValue(c->useDefaultType, p->useDefaultType, int64_t{1});
   conf::mergeValue(c->http10Buffering, p->http10Buffering, int64_t{1});
+  c->socket.merge(p->socket);
   if (!c->rewrite) c->rewrite = p->rewrite;
   if (!c->access) c->access = p->access;
   if (!c->headerFilter) c->headerFilter = p->headerFilter;
@@ -255,6 +339,7 @@ void initMain(Engine&, ConfBase* c) {
   if (mc->maxPendingTimers == -1) mc->maxPendingTimers = 1024;
   if (mc->maxRunningTimers == -1) mc->maxRunningTimers = 256;
   if (mc->timerOverflowQueue == -1) mc->timerOverflowQueue = 0;
+  mc->socket.fillDefaults();
 }
 
 void postConfiguration(Engine& e) {
@@ -307,6 +392,10 @@ void initProcess(conf::Cycle& c) {
   limits.maxRunning = mc->maxRunningTimers;
   limits.queueOverflow = mc->timerOverflowQueue == 1;
   mc->vm->timers().setLimits(limits);
+  if (mc->resolverValid >= 0)
+    net::Resolver::get().setValidSeconds(static_cast<uint32_t>(mc->resolverValid));
+  if (mc->resolverTimeout > 0)
+    net::Resolver::get().setTimeoutMs(static_cast<uint64_t>(mc->resolverTimeout));
   runInitWorker();
 }
 
@@ -316,6 +405,7 @@ void shutdownProcess(conf::Cycle& c) {
   auto* mc = c.conf<LuaMainConf>(luaModule());
   if (mc == nullptr || !mc->vm) return;
   mc->vm->timers().shutdown();
+  net::KeepalivePool::get().shutdown();
 }
 
 void exitProcess(conf::Cycle& c) {

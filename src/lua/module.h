@@ -11,6 +11,7 @@
 
 #include "conf/module.h"
 #include "http/variables.h"
+#include "lua/socket.h"
 #include "lua/vm.h"
 #include "shm/dict.h"
 #include "shm/zone.h"
@@ -45,6 +46,11 @@ struct LuaMainConf : conf::ConfBase {
   int64_t maxPendingTimers = -1;
   int64_t maxRunningTimers = -1;
   int64_t timerOverflowQueue = -1;  // lua_timer_overflow: 0 drop, 1 queue
+  // lua_socket_* at the http{} level: what timers' cosockets use.
+  SocketConf socket;
+  // resolver valid= (seconds, -1 unset) and resolver_timeout (ms).
+  int64_t resolverValid = -1;
+  int64_t resolverTimeout = -1;
   // Which phases any location uses (handlers are registered only if so).
   bool anyRewrite = false, anyAccess = false;
   bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;
@@ -59,6 +65,7 @@ struct LuaLocConf : conf::ConfBase {
   int64_t checkClientAbort = -1;
   int64_t useDefaultType = -1;
   int64_t http10Buffering = -1;
+  SocketConf socket;  // lua_socket_*
   std::vector<LuaHandlerPtr> sets;  // set_by_lua* (run as rewrite ops)
   LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
 };

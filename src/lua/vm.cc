@@ -194,6 +194,8 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectShdictApi(L);
   injectPipeApi(L);
   injectRestyApi(L);
+  injectSocketTcpApi(L);
+  injectSocketUdpApi(L);
   injectNotYetApi(L);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "ngx");
