@@ -21,6 +21,8 @@ std::span<const Module* const> allModules() {
       &http::httpEchoModule(),
       &http::httpStubStatusModule(),
       &http::httpNotModifiedModule(),
+      &http::httpAccessModule(),
+      &http::httpMapModule(),
       &lua::luaModule(),
   };
   static const bool indexed = [] {

@@ -556,6 +556,20 @@ void setLingeringClose(Engine&, const ConfNode& n, ConfBase* c, const Directive&
     fail(n, "invalid value \"" + v + "\" in \"lingering_close\" directive");
 }
 
+// satisfy all | any (nginx's ngx_http_core_module; the access phase in
+// request.cc applies it across access, auth_basic, ...).
+void setSatisfy(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  const std::string& v = n.arg(0);
+  HttpCoreLoc* l = locc(c);
+  if (l->satisfy != -1) fail(n, "\"satisfy\" directive is duplicate");
+  if (v == "all")
+    l->satisfy = 0;
+  else if (v == "any")
+    l->satisfy = 1;
+  else
+    fail(n, "invalid value \"" + v + "\" in \"satisfy\" directive, it must be \"all\" or \"any\"");
+}
+
 void setIfModifiedSince(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   const std::string& v = n.arg(0);
   HttpCoreLoc* l = locc(c);
@@ -674,6 +688,7 @@ const Directive kDirectives[] = {
     {"keepalive_requests", kMainSrvLoc, conf::kTake1, conf::setNumber<&C::keepaliveRequests>,
      conf::Slot::kLoc},
     {"lingering_close", kMainSrvLoc, conf::kTake1, setLingeringClose, conf::Slot::kLoc},
+    {"satisfy", kMainSrvLoc, conf::kTake1, setSatisfy, conf::Slot::kLoc},
     {"lingering_time", kMainSrvLoc, conf::kTake1, conf::setMsec<&C::lingeringTime>,
      conf::Slot::kLoc},
     {"lingering_timeout", kMainSrvLoc, conf::kTake1, conf::setMsec<&C::lingeringTimeout>,
@@ -769,6 +784,7 @@ void mergeLoc(Engine&, ConfBase* p, ConfBase* ch) {
   mergeValue(c->keepaliveHeader, pa->keepaliveHeader, int64_t{0});
   mergeValue(c->keepaliveRequests, pa->keepaliveRequests, int64_t{1000});
   mergeValue(c->lingeringClose, pa->lingeringClose, int64_t{1});
+  mergeValue(c->satisfy, pa->satisfy, int64_t{0});
   mergeValue(c->lingeringTime, pa->lingeringTime, int64_t{30000});
   mergeValue(c->lingeringTimeout, pa->lingeringTimeout, int64_t{5000});
   mergeValue(c->sendfile, pa->sendfile, int64_t{0});

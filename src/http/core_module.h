@@ -165,6 +165,7 @@ struct HttpCoreLoc : conf::ConfBase {
   int64_t keepaliveHeader = -1;  // seconds for "Keep-Alive: timeout=N"; 0 none
   int64_t keepaliveRequests = -1;
   int64_t lingeringClose = -1;  // 0 off, 1 on, 2 always
+  int64_t satisfy = -1;         // 0 all, 1 any
   int64_t lingeringTime = -1;
   int64_t lingeringTimeout = -1;
   int64_t sendfile = -1;

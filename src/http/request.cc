@@ -219,7 +219,47 @@ void runPhases(Request& r) noexcept {
         }
         r.phaseHandler++;
         continue;
+      case Phase::kAccess: {
+        // nginx's ngx_http_core_access_phase: subrequests skip it; with
+        // `satisfy any` the first handler that allows ends the phase and a
+        // denial (403/401) is only remembered for kPostAccess.
+        if (r.main != &r) {
+          r.phaseHandler = e.next;
+          continue;
+        }
+        int rc = e.h(r);
+        if (rc == kDeclined) {
+          r.phaseHandler++;
+          continue;
+        }
+        if (rc == kAgain || rc == kDone) return;
+        if (r.clcf()->satisfy == 0) {
+          if (rc == kOk) {
+            r.phaseHandler++;
+            continue;
+          }
+        } else {
+          if (rc == kOk) {
+            r.accessCode = 0;
+            r.phaseHandler = e.next;
+            continue;
+          }
+          if (rc == 403 || rc == 401) {
+            if (r.accessCode != 401) r.accessCode = rc;
+            r.phaseHandler++;
+            continue;
+          }
+        }
+        finalize(r, rc);
+        return;
+      }
       case Phase::kPostAccess:
+        if (r.accessCode != 0) {
+          int code = std::exchange(r.accessCode, 0);
+          if (code == 403) LUNET_LOG(r.log, core::Level::kError, 0, "access forbidden by rule");
+          finalize(r, code);
+          return;
+        }
         r.phaseHandler++;
         continue;
       case Phase::kContent: {

@@ -261,8 +261,9 @@ struct Request {
   bool done = false;        // (subrequest) finished
   bool bodyReading = false;
   bool expectSent = false;
-  int status = 0;     // $status once decided
-  int errStatus = 0;  // error_page: status to send instead of the handler's
+  int status = 0;      // $status once decided
+  int errStatus = 0;   // error_page: status to send instead of the handler's
+  int accessCode = 0;  // satisfy any: 403/401 an access handler denied with
   struct Postponed {
     Request* sr;  // or null: data
     Buf* data;

@@ -13,6 +13,8 @@ const conf::Module& httpLogModule();
 const conf::Module& httpEchoModule();
 const conf::Module& httpStubStatusModule();
 const conf::Module& httpNotModifiedModule();
+const conf::Module& httpAccessModule();
+const conf::Module& httpMapModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).

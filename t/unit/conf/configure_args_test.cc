@@ -53,12 +53,13 @@ TEST(ConfigureArgs, TellsTheTruthToday) {
   EXPECT_FALSE(got.count("--with-http_ssl_module"));
   EXPECT_FALSE(got.count("--with-threads"));
   EXPECT_FALSE(got.count("--without-http_rewrite_module"));
+  EXPECT_FALSE(got.count("--without-http_access_module"));
+  EXPECT_FALSE(got.count("--without-http_map_module"));
   EXPECT_FALSE(got.count("--without-http"));
   EXPECT_FALSE(got.count("--without-pcre"));
   for (const char* w : {"--without-http_proxy_module", "--without-http_autoindex_module",
-                        "--without-http_charset_module", "--without-http_access_module",
-                        "--without-http_upstream_keepalive_module", "--without-http-cache",
-                        "--without-http_fastcgi_module"}) {
+                        "--without-http_charset_module", "--without-http_upstream_keepalive_module",
+                        "--without-http-cache", "--without-http_fastcgi_module"}) {
     EXPECT_TRUE(got.count(w)) << w;
   }
 }

@@ -1,0 +1,43 @@
+// Network addresses for the access, geo and realip modules: nginx's
+// ngx_parse_cidr / ngx_cidr_match, over the client's socket address.
+#pragma once
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstdint>
+#include <string_view>
+
+#include "conf/ast.h"
+#include "http/request.h"
+
+namespace lunet::http {
+
+struct Cidr {
+  int family = AF_INET;  // AF_INET, AF_INET6 (AF_UNIX: "unix:")
+  uint8_t addr[16] = {};
+  uint8_t mask[16] = {};
+};
+
+enum class CidrParse { kOk, kLowBits, kError };
+
+// "addr", "addr/bits" (IPv4 or IPv6). kLowBits: the address had bits set
+// outside the mask (they are cleared, as nginx does, and it warns).
+CidrParse parseCidr(std::string_view text, Cidr* out) noexcept;
+// parseCidr for a directive argument: fails the load with nginx's
+// `invalid parameter "X"` and logs its "low address bits ... are
+// meaningless" warning.
+Cidr parseCidrArg(const conf::ConfNode& n, const std::string& text);
+
+// Does the address `sa` fall into c? An IPv4-mapped IPv6 address matches
+// IPv4 rules, as nginx's access and geo modules treat it.
+bool cidrMatch(const Cidr& c, const sockaddr* sa) noexcept;
+
+// The client address the access-control modules see (the connection's
+// peer; realip may replace it for the request).
+const sockaddr* clientSockaddr(const Request& r) noexcept;
+
+// Parses a literal IPv4/IPv6 address (no mask) into a sockaddr storage.
+bool parseAddr(std::string_view text, sockaddr_in6* storage) noexcept;
+
+}  // namespace lunet::http
