@@ -22,6 +22,7 @@ std::span<const Module* const> allModules() {
       &http::httpStubStatusModule(),
       &http::httpNotModifiedModule(),
       &http::httpAccessModule(),
+      &http::httpAuthBasicModule(),
       &http::httpMapModule(),
       &lua::luaModule(),
   };

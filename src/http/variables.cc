@@ -12,6 +12,7 @@
 #include "core/time.h"
 #include "http/connection.h"
 #include "http/core_module.h"
+#include "http/credentials.h"
 #include "http/uri.h"
 
 namespace lunet::http {
@@ -281,8 +282,11 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
       set(o, {p, total});
       return;
     }
-    case kRemoteUser:
+    case kRemoteUser: {
+      std::string_view user, password;
+      if (basicCredentials(r, &user, &password)) set(o, user);
       return;
+    }
     case kRequestCompletion:
       set(o, r.main->finishing ? "OK" : "");
       return;

@@ -15,6 +15,7 @@ const conf::Module& httpStubStatusModule();
 const conf::Module& httpNotModifiedModule();
 const conf::Module& httpAccessModule();
 const conf::Module& httpMapModule();
+const conf::Module& httpAuthBasicModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).
