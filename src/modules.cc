@@ -24,6 +24,8 @@ std::span<const Module* const> allModules() {
       &http::httpAccessModule(),
       &http::httpAuthBasicModule(),
       &http::httpMapModule(),
+      &http::httpGeoModule(),
+      &http::httpSplitClientsModule(),
       &lua::luaModule(),
   };
   static const bool indexed = [] {

@@ -32,7 +32,9 @@ CidrParse parseCidr(std::string_view text, Cidr* out) noexcept {
   size_t slash = text.find('/');
   std::string host(text.substr(0, slash));
   int len;
-  if (inet_pton(AF_INET, host.c_str(), out->addr) == 1) {
+  // nginx parses IPv4 with inet_addr(), whose error value INADDR_NONE makes
+  // 255.255.255.255 unusable; keep that so configs fail or load alike.
+  if (inet_pton(AF_INET, host.c_str(), out->addr) == 1 && host != "255.255.255.255") {
     out->family = AF_INET;
     len = 4;
   } else if (inet_pton(AF_INET6, host.c_str(), out->addr) == 1) {
@@ -104,7 +106,7 @@ bool parseAddr(std::string_view text, sockaddr_in6* storage) noexcept {
   std::memcpy(buf, text.data(), text.size());
   buf[text.size()] = '\0';
   auto* in4 = reinterpret_cast<sockaddr_in*>(storage);
-  if (inet_pton(AF_INET, buf, &in4->sin_addr) == 1) {
+  if (inet_pton(AF_INET, buf, &in4->sin_addr) == 1 && in4->sin_addr.s_addr != INADDR_NONE) {
     in4->sin_family = AF_INET;
     return true;
   }
@@ -113,6 +115,76 @@ bool parseAddr(std::string_view text, sockaddr_in6* storage) noexcept {
     return true;
   }
   return false;
+}
+
+}  // namespace lunet::http
+
+namespace lunet::http {
+
+bool cidrMatchAny(const std::vector<Cidr>& nets, const sockaddr* sa) noexcept {
+  for (const Cidr& c : nets) {
+    if (cidrMatch(c, sa)) return true;
+  }
+  return false;
+}
+
+namespace {
+
+// "ip", "ip:port", "[ipv6]", "[ipv6]:port" → the address.
+bool parseAddrPort(std::string_view s, sockaddr_in6* out) noexcept {
+  if (!s.empty() && s[0] == '[') {
+    size_t close = s.find(']');
+    if (close == std::string_view::npos) return false;
+    return parseAddr(s.substr(1, close - 1), out);
+  }
+  size_t colon = s.find(':');
+  if (colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos) {
+    return parseAddr(s.substr(0, colon), out);
+  }
+  return parseAddr(s, out);
+}
+
+}  // namespace
+
+bool forwardedAddr(std::string_view xff, const std::vector<Cidr>& proxies, bool recursive,
+                   sockaddr_in6* addr) noexcept {
+  bool changed = false;
+  while (cidrMatchAny(proxies, reinterpret_cast<const sockaddr*>(addr))) {
+    while (!xff.empty() && (xff.back() == ' ' || xff.back() == ',')) xff.remove_suffix(1);
+    if (xff.empty()) break;
+    size_t start = xff.find_last_of(" ,");
+    start = start == std::string_view::npos ? 0 : start + 1;
+    sockaddr_in6 next;
+    if (!parseAddrPort(xff.substr(start), &next)) break;
+    *addr = next;
+    changed = true;
+    xff = xff.substr(0, start);
+    if (!recursive) break;
+  }
+  return changed;
+}
+
+std::string_view joinedHeader(Request& r, std::string_view name) noexcept {
+  std::string_view first;
+  size_t count = 0, total = 0;
+  for (const Header& h : r.headersIn.list.all()) {
+    if (h.hash == 0 || !ieq(h.name, name)) continue;
+    if (count++ == 0) first = h.value;
+    total += h.value.size() + 2;
+  }
+  if (count <= 1) return first;
+  char* p = static_cast<char*>(r.arena.alloc(total, 1));
+  size_t off = 0;
+  for (const Header& h : r.headersIn.list.all()) {
+    if (h.hash == 0 || !ieq(h.name, name)) continue;
+    if (off != 0) {
+      std::memcpy(p + off, ", ", 2);
+      off += 2;
+    }
+    std::memcpy(p + off, h.value.data(), h.value.size());
+    off += h.value.size();
+  }
+  return {p, off};
 }
 
 }  // namespace lunet::http

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <string_view>
+#include <vector>
 
 #include "conf/ast.h"
 #include "http/request.h"
@@ -39,5 +40,23 @@ const sockaddr* clientSockaddr(const Request& r) noexcept;
 
 // Parses a literal IPv4/IPv6 address (no mask) into a sockaddr storage.
 bool parseAddr(std::string_view text, sockaddr_in6* storage) noexcept;
+
+}  // namespace lunet::http
+
+namespace lunet::http {
+
+// Is the address in any of `nets`?
+bool cidrMatchAny(const std::vector<Cidr>& nets, const sockaddr* sa) noexcept;
+
+// nginx's ngx_http_get_forwarded_addr: when *addr is one of `proxies`,
+// replaces it by the last address of the X-Forwarded-For-style list
+// `value`; with `recursive`, keeps walking left past trusted addresses.
+// Returns true if *addr changed. Entries may carry a port (ip:port,
+// [ipv6]:port) which is dropped.
+bool forwardedAddr(std::string_view value, const std::vector<Cidr>& proxies, bool recursive,
+                   sockaddr_in6* addr) noexcept;
+
+// The values of every header named `name`, joined with ", " (arena).
+std::string_view joinedHeader(Request& r, std::string_view name) noexcept;
 
 }  // namespace lunet::http

@@ -16,6 +16,8 @@ const conf::Module& httpNotModifiedModule();
 const conf::Module& httpAccessModule();
 const conf::Module& httpMapModule();
 const conf::Module& httpAuthBasicModule();
+const conf::Module& httpGeoModule();
+const conf::Module& httpSplitClientsModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).
