@@ -26,6 +26,8 @@ std::span<const Module* const> allModules() {
       &http::httpMapModule(),
       &http::httpGeoModule(),
       &http::httpSplitClientsModule(),
+      &http::httpRefererModule(),
+      &http::httpSecureLinkModule(),
       &lua::luaModule(),
   };
   static const bool indexed = [] {

@@ -18,6 +18,8 @@ const conf::Module& httpMapModule();
 const conf::Module& httpAuthBasicModule();
 const conf::Module& httpGeoModule();
 const conf::Module& httpSplitClientsModule();
+const conf::Module& httpRefererModule();
+const conf::Module& httpSecureLinkModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).

@@ -135,12 +135,22 @@ void setIf(Engine& e, const ConfNode& n, ConfBase* c, const Directive&) {
   auto op = std::make_unique<Op>();
   op->kind = OpKind::kIf;
   std::vector<std::string> a;
-  for (const auto& x : n.args) a.push_back(x.value);
+  std::vector<bool> quoted;
+  for (const auto& x : n.args) {
+    a.push_back(x.value);
+    quoted.push_back(x.quoted);
+  }
   if (a.front().empty() || a.front()[0] != '(') fail(n, "invalid condition \"" + a.front() + "\"");
   a.front().erase(0, 1);
   if (a.back().empty() || a.back().back() != ')') fail(n, "invalid condition \"" + a.back() + "\"");
   a.back().pop_back();
-  a.erase(std::remove(a.begin(), a.end(), std::string()), a.end());
+  // Drop what only the parentheses made empty; a quoted "" is an operand
+  // (`if ($secure_link = "")`).
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < a.size(); i++) {
+    if (!a[i].empty() || (quoted[i] && i != 0 && i + 1 != a.size())) kept.push_back(a[i]);
+  }
+  a = std::move(kept);
   if (a.empty()) fail(n, "invalid condition");
   if (a.size() == 1) {
     if (a[0][0] != '$') fail(n, "invalid condition \"" + a[0] + "\"");
