@@ -170,6 +170,33 @@ void stopTimer(Connection* c) noexcept;
 // Called by the write path when the queue drained.
 void onWriteDrained(Connection* c) noexcept;
 
+// ---- Shared by the connection's files ---------------------------------------
+// connection.cc: buffers, state, reading, the connection's timeouts.
+// How long an exiting worker keeps an idle keep-alive connection open for a
+// request the client may already be sending (see shutdownConnections).
+inline constexpr int64_t kExitIdleGraceMsec = 1000;
+char* allocHbuf(size_t size) noexcept;
+void freeHbuf(char* p, size_t size) noexcept;
+void releaseHbuf(Connection* c) noexcept;  // the header buffer and the parser go
+void ensureHbuf(Connection* c);
+void setState(Connection* c, ConnState s);
+void startReading(Connection* c);
+void stopReading(Connection* c);
+void onHeaderTimeout(void* conn);
+void onLingerTimeout(void* conn);
+void onKeepaliveTimeout(void* conn);
+// http1_parser.cc: llhttp for the body.
+void initParser(Connection* c);  // (re)initialises c->parser for a request
+// Feeds [data, data+len) to llhttp. Returns the llhttp error code.
+llhttp_errno_t feed(Connection* c, const char* data, size_t len);
+size_t canonicalHead(const Request& r, char* out);
+// request_head.cc: the head.
+void resetHead(Connection* c);
+void processHeader(Connection* c);
+void sendErrorAndClose(Connection* c, int status);
+// request_body.cc
+void processBody(Connection* c, const char* data, size_t len);
+
 // A snapshot of the shared counters (shm/counters.h) for stub_status.
 struct Stats {
   uint64_t accepts = 0, handled = 0, requests = 0;

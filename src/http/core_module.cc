@@ -1,6 +1,7 @@
 // The HTTP core module: http/server/location blocks, listen, server_name,
 // limits, timeouts, root/alias, types, error_page; listeners per worker;
-// location matching; default error pages.
+// content type and URI-to-path mapping. Location matching is in
+// find_config.cc, the error pages in special_response.cc.
 #include "http/core_module.h"
 
 #include <arpa/inet.h>
@@ -882,72 +883,9 @@ const conf::Module kModule{
 
 const conf::Module& mod() { return kModule; }
 
-// ---- location matching -------------------------------------------------------------
-
-// Returns kOk (exact or ^~: stop), kAgain (prefix match: regexes may follow),
-// kDeclined (nothing).
-int findStatic(Request& r, const HttpCoreLoc* parent, const HttpCoreLoc** out) {
-  const HttpCoreLoc* best = nullptr;
-  std::string_view uri = r.uri;
-  for (const HttpCoreLoc* l : parent->prefixLocs) {
-    if (l->match == LocMatch::kExact) {
-      if (uri == l->name) {
-        *out = l;
-        return kOk;
-      }
-      continue;
-    }
-    if (uri.size() >= l->name.size() && uri.compare(0, l->name.size(), l->name) == 0 &&
-        (best == nullptr || l->name.size() > best->name.size())) {
-      best = l;
-    }
-  }
-  if (best == nullptr) return kDeclined;
-  *out = best;
-  return kAgain;
-}
-
-int findLoc(Request& r, const HttpCoreLoc* parent) {
-  const HttpCoreLoc* found = nullptr;
-  int rc = findStatic(r, parent, &found);
-  if (rc == kOk) {
-    r.locConf = found->level;
-    return kOk;
-  }
-  if (rc == kAgain) {
-    r.locConf = found->level;
-    if (!found->prefixLocs.empty() || !found->regexLocs.empty()) {
-      int nrc = findLoc(r, found);
-      if (nrc == kOk) return kOk;
-    }
-    if (found->match == LocMatch::kNoRegex && r.locConf == found->level) return kOk;
-    if (found->match == LocMatch::kNoRegex) return kOk;
-  }
-  for (const HttpCoreLoc* l : parent->regexLocs) {
-    int caps[60];
-    int n = l->regex->exec(r.uri, caps, 60);
-    if (n > 0) {
-      r.captures = r.arena.array<int>(static_cast<size_t>(n) * 2);
-      std::memcpy(r.captures, caps, sizeof(int) * 2 * static_cast<size_t>(n));
-      r.ncaptures = n;
-      r.captureSubject = r.uri;
-      r.locConf = l->level;
-      if (!l->prefixLocs.empty() || !l->regexLocs.empty()) findLoc(r, l);
-      return kOk;
-    }
-  }
-  return rc == kAgain ? kAgain : kDeclined;
-}
-
 }  // namespace
 
 const conf::Module& httpCoreModule() { return kModule; }
-
-int findLocation(Request& r) noexcept {
-  r.locConf = r.srvConf;
-  int rc = findLoc(r, r.cscf()->rootLoc);
-  return rc == kDeclined ? kDeclined : kOk;
-}
 
 void setContentType(Request& r) noexcept {
   const HttpCoreLoc* l = r.clcf();
@@ -1007,146 +945,14 @@ std::string_view mapUriToPath(Request& r, size_t* rootLen, size_t reserve) noexc
   return {p, static_cast<size_t>(o - p)};
 }
 
-// ---- error pages ---------------------------------------------------------------------
-
-namespace {
-
-// nginx's ngx_http_msie_padding: appended to built-in error pages for MSIE
-// and Chrome, whose "friendly" error pages replace bodies under 512 bytes.
-constexpr std::string_view kMsiePadding =
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n"
-    "<!-- a padding to disable MSIE and Chrome friendly error page -->\r\n";
-
-// nginx's ngx_http_process_user_agent, reduced to what msie_padding needs:
-// "MSIE " with at least 7 more bytes (not Opera), or "Chrome/" when the
-// agent is neither MSIE, Opera nor Gecko ("Gecko/").
-bool wantsMsiePadding(const Request& r) noexcept {
-  const Header* ua = r.headersIn.userAgent;
-  if (ua == nullptr) return false;
-  std::string_view v = ua->value;
-  if (v.find("Opera") != std::string_view::npos) return false;
-  size_t msie = v.find("MSIE ");
-  if (msie != std::string_view::npos && msie + 7 < v.size()) return true;
-  if (v.find("Gecko/") != std::string_view::npos) return false;
-  return v.find("Chrome/") != std::string_view::npos;
-}
-
-}  // namespace
-
-int specialResponse(Request& r, int status) noexcept {
-  const HttpCoreLoc* l = r.clcf();
-  r.main->expectSent = true;  // an error page answers no "Expect" (as nginx)
-  // nginx discards the body before an error page: a bad one ends keep-alive.
-  if (status != 400 && discardRequestBody(r) != kOk) r.main->keepAlive = false;
-  r.headersOut.status = status == 494 ? 400 : status;
-  if (!r.errorPage || l->recursiveErrorPages == 1) {
-    for (const ErrorPage& ep : l->errorPages) {
-      if (ep.status != status && !(status == 494 && ep.status == 400)) continue;
-      r.errorPage = true;
-      std::string_view uri = ep.uri.eval(r);
-      if (ep.overwrite >= 0) {
-        r.errStatus = ep.overwrite;
-      } else {
-        r.errStatus = r.headersOut.status;
-      }
-      if (!uri.empty() && uri[0] == '@') {
-        r.headersOut.status = 0;
-        return namedLocation(r, uri);
-      }
-      if (!uri.empty() && uri[0] == '/') {
-        if (r.method != kHead) {
-          r.method = kGet;
-          r.methodName = "GET";
-        }
-        r.headersOut.status = 0;
-        r.headersOut.list = HeaderList();
-        r.headersOut.contentLength = -1;
-        r.headersOut.contentType = {};
-        return internalRedirect(r, uri, {});
-      }
-      // external redirect
-      int st =
-          ep.overwrite > 0 && (ep.overwrite == 301 || ep.overwrite == 302 || ep.overwrite == 303 ||
-                               ep.overwrite == 307 || ep.overwrite == 308)
-              ? ep.overwrite
-              : 302;
-      r.errStatus = 0;
-      r.headersOut.location = uri;
-      status = st;
-      r.headersOut.status = st;
-      break;
-    }
-  }
-  int st = r.headersOut.status;
-  if (r.errStatus > 0 && r.errorPage) {
-    // keep
-  }
-  r.headersOut.lastModified = -1;
-  r.headersOut.etag = {};
-  r.headersOut.list.remove("ETag");
-  r.headersOut.list.remove("Accept-Ranges");
-  // nginx's range filter answers 416 with "Content-Range: bytes */LENGTH".
-  if (st != 416) r.headersOut.list.remove("Content-Range");
-  if (st < 300 && st != 204 && st != 201) {
-    // 2xx special codes without page
-  }
-  std::string_view reason = reasonPhrase(st);
-  if (st == 204 || st == 304 || st < 200 || (st >= 300 && reason.empty() && st != 494) ||
-      st < 300) {
-    r.headersOut.contentLength = 0;
-    if (st == 204 || st == 304) r.headersOut.contentLength = -1;
-    r.headersOut.contentType = {};
-    int rc = sendHeader(r);
-    if (rc == kError) return kError;
-    return kOk;
-  }
-  const char* tail = l->serverTokens == 1 ? "<hr><center>lunet/" LUNET_VERSION_STRING
-                                            "</center>\r\n</body>\r\n</html>\r\n"
-                                          : "<hr><center>lunet</center>\r\n</body>\r\n</html>\r\n";
-  char* body = static_cast<char*>(r.arena.alloc(512 + kMsiePadding.size(), 1));
-  int n;
-  if (status == 494) {
-    n = std::snprintf(body, 512,
-                      "<html>\r\n<head><title>400 Request Header Or Cookie Too Large</title></head>"
-                      "\r\n<body>\r\n<center><h1>400 Bad Request</h1></center>\r\n<center>Request "
-                      "Header Or Cookie Too Large</center>\r\n%s",
-                      tail);
-  } else {
-    // nginx's pages say "302 Found" and "401 Authorization Required"
-    // while their status lines keep the older reason phrases.
-    if (st == 302) reason = "Found";
-    if (st == 401) reason = "Authorization Required";
-    n = std::snprintf(body, 512,
-                      "<html>\r\n<head><title>%d %.*s</title></head>\r\n<body>\r\n<center><h1>%d "
-                      "%.*s</h1></center>\r\n%s",
-                      st, static_cast<int>(reason.size()), reason.data(), st,
-                      static_cast<int>(reason.size()), reason.data(), tail);
-  }
-  if (l->msie_padding != 0 && st >= 400 && r.httpVersion >= 1000 && wantsMsiePadding(r)) {
-    std::memcpy(body + n, kMsiePadding.data(), kMsiePadding.size());
-    n += static_cast<int>(kMsiePadding.size());
-  }
-  r.headersOut.contentType = "text/html";
-  r.headersOut.charset = {};
-  r.headersOut.contentLength = n;
-  int rc = sendHeader(r);
-  if (rc == kError) return kError;
-  if (rc == kDone) return kOk;
-  return outputString(r, {body, static_cast<size_t>(n)}, true);
-}
-
 HttpCoreLoc* newIfLevel(Engine& e, const ConfNode& n, uint32_t ctx) {
   HttpCoreMain* cmcf = coreMain();
   conf::ConfLevel* parentLevel = e.level();
-  auto* parent = parentLevel->locConf<HttpCoreLoc>(mod());
+  auto* parent = parentLevel->locConf<HttpCoreLoc>(httpCoreModule());
   auto lvl = e.newHttpLevel(*parentLevel, false);
   conf::ConfLevel* l = lvl.get();
   cmcf->levels.push_back(std::move(lvl));
-  auto* loc = l->locConf<HttpCoreLoc>(mod());
+  auto* loc = l->locConf<HttpCoreLoc>(httpCoreModule());
   loc->level = l;
   loc->name = parent->name;
   loc->match = parent->match == LocMatch::kServer ? LocMatch::kPrefix : parent->match;

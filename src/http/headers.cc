@@ -1,4 +1,5 @@
-// Small shared pieces: header hashing/lists, reason phrases, bufs.
+// Header helpers: name hashing, case-insensitive compare, header lists,
+// escaping of names and values for output.
 #include <cstring>
 
 #include "http/filter.h"
@@ -99,96 +100,5 @@ size_t HeaderList::remove(std::string_view name) noexcept {
   }
   return n;
 }
-
-std::string_view reasonPhrase(int s) noexcept {
-  switch (s) {
-    case 100:
-      return "Continue";
-    case 101:
-      return "Switching Protocols";
-    case 200:
-      return "OK";
-    case 201:
-      return "Created";
-    case 202:
-      return "Accepted";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 301:
-      return "Moved Permanently";
-    case 302:
-      return "Moved Temporarily";
-    case 303:
-      return "See Other";
-    case 304:
-      return "Not Modified";
-    case 307:
-      return "Temporary Redirect";
-    case 308:
-      return "Permanent Redirect";
-    case 400:
-      return "Bad Request";
-    case 401:
-      return "Unauthorized";
-    case 402:
-      return "Payment Required";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Time-out";
-    case 409:
-      return "Conflict";
-    case 410:
-      return "Gone";
-    case 411:
-      return "Length Required";
-    case 412:
-      return "Precondition Failed";
-    case 413:
-      return "Request Entity Too Large";
-    case 414:
-      return "Request-URI Too Large";
-    case 415:
-      return "Unsupported Media Type";
-    case 416:
-      return "Requested Range Not Satisfiable";
-    case 421:
-      return "Misdirected Request";
-    case 429:
-      return "Too Many Requests";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 502:
-      return "Bad Gateway";
-    case 503:
-      return "Service Temporarily Unavailable";
-    case 504:
-      return "Gateway Time-out";
-    case 505:
-      return "HTTP Version Not Supported";
-    case 507:
-      return "Insufficient Storage";
-    default:
-      return "";
-  }
-}
-
-Buf* newBuf(Request& r, std::string_view data) noexcept {
-  Buf* b = r.arena.make<Buf>();
-  b->data = data;
-  return b;
-}
-
-Buf* newBufCopy(Request& r, std::string_view data) noexcept { return newBuf(r, r.arena.dup(data)); }
 
 }  // namespace lunet::http
