@@ -151,7 +151,7 @@ on_abort in log (on): false API disabled in the context of log_by_lua*
     location /t {
         content_by_lua_block {
             for _, f in ipairs({ ngx.run_worker_thread, ngx.location.capture,
-                                 ngx.thread.spawn, ngx.re.match, ngx.req.socket }) do
+                                 ngx.thread.spawn, ngx.req.socket }) do
                 local ok, err = pcall(f)
                 ngx.say(ok, " ", err)
             end
@@ -163,6 +163,5 @@ GET /t
 qr/\Afalse .*ngx.run_worker_thread is not yet implemented in Lunet
 false .*ngx.location.capture is not yet implemented in Lunet
 false .*ngx.thread.spawn is not yet implemented in Lunet
-false .*ngx.re.match is not yet implemented in Lunet
 false .*ngx.req.socket is not yet implemented in Lunet
 \z/

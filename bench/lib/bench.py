@@ -74,6 +74,7 @@ API_CALLS = [
     ("ngx.escape_uri", 'ngx.escape_uri("a b/c")'),
     ("ngx.md5", 'ngx.md5("hello")'),
     ("ngx.encode_base64", 'ngx.encode_base64("hello")'),
+    ("ngx.re.match", 'ngx.re.match(s, [[(\\d+) (?<w>\\w+)]], "jo")'),
     ("ngx.get_phase", "ngx.get_phase()"),
 ]
 WORKLOAD_NAMES = [w[0] for w in WORKLOADS]

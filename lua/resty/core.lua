@@ -18,6 +18,7 @@ require "resty.core.var"
 require "resty.core.response"
 require "resty.core.request"
 require "resty.core.shdict"
+require "resty.core.regex"
 
 return {
     version = base.version,

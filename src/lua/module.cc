@@ -242,6 +242,17 @@ void setResolver(Engine& e, const ConfNode& n, ConfBase*, const Directive&) {
                            "servers listed");
 }
 
+// lua_regex_cache_max_entries N, lua_regex_match_limit N (both >= 0).
+void setRegexLimit(Engine&, const ConfNode& n, ConfBase* c, const Directive& d) {
+  int64_t v = conf::parseNumber(n, 0);
+  if (v < 0) fail(n, "invalid value \"" + n.arg(0) + "\" in \"" + n.name + "\" directive");
+  auto* mc = static_cast<LuaMainConf*>(c);
+  int64_t& slot =
+      d.name == "lua_regex_cache_max_entries" ? mc->regexCacheMaxEntries : mc->regexMatchLimit;
+  if (slot != -1) duplicate(n);
+  slot = v;
+}
+
 void setPath(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   auto* mc = static_cast<LuaMainConf*>(c);
   std::optional<std::string>& slot =
@@ -295,6 +306,8 @@ const Directive kDirectives[] = {
     {"lua_socket_log_errors", kMainSrvLoc, conf::kFlag, setSocket, kLoc, &kLogErrorsField},
     {"resolver", kMainSrvLoc, conf::k1More, setResolver, conf::Slot::kNone},
     {"resolver_timeout", kMainSrvLoc, conf::kTake1, setResolver, conf::Slot::kNone},
+    {"lua_regex_cache_max_entries", kHttpMain, conf::kTake1, setRegexLimit, kMain},
+    {"lua_regex_match_limit", kHttpMain, conf::kTake1, setRegexLimit, kMain},
     // Deprecated / no effect in Lunet: resty.core is always loaded, libuv
     // restarts system calls itself, LuaJIT's allocator is left alone.
     {"lua_load_resty_core", kHttpMain, conf::kFlag, conf::setIgnored, conf::Slot::kNone},

@@ -51,6 +51,8 @@ struct LuaMainConf : conf::ConfBase {
   // resolver valid= (seconds, -1 unset) and resolver_timeout (ms).
   int64_t resolverValid = -1;
   int64_t resolverTimeout = -1;
+  int64_t regexCacheMaxEntries = -1;  // lua_regex_cache_max_entries (1024)
+  int64_t regexMatchLimit = -1;       // lua_regex_match_limit (0: PCRE2's)
   // Which phases any location uses (handlers are registered only if so).
   bool anyRewrite = false, anyAccess = false;
   bool anyHeaderFilter = false, anyBodyFilter = false, anyLog = false;
@@ -65,7 +67,7 @@ struct LuaLocConf : conf::ConfBase {
   int64_t checkClientAbort = -1;
   int64_t useDefaultType = -1;
   int64_t http10Buffering = -1;
-  SocketConf socket;  // lua_socket_*
+  SocketConf socket;                // lua_socket_*
   std::vector<LuaHandlerPtr> sets;  // set_by_lua* (run as rewrite ops)
   LuaHandlerPtr rewrite, access, content, headerFilter, bodyFilter, log;
 };
