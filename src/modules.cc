@@ -21,6 +21,7 @@ std::span<const Module* const> allModules() {
       &http::httpEchoModule(),
       &http::httpStubStatusModule(),
       &http::httpNotModifiedModule(),
+      &http::httpRealipModule(),
       &http::httpAccessModule(),
       &http::httpAuthBasicModule(),
       &http::httpMapModule(),

@@ -139,7 +139,8 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
       set(o, c->peerText);
       return;
     case kRemotePort:
-      set(o, num(r, c->peerPort));
+      // Empty for port 0 (realip took an address without a port), as nginx.
+      set(o, c->peerPort != 0 ? num(r, c->peerPort) : std::string_view());
       return;
     case kServerAddr:
       set(o, c->localText);

@@ -130,15 +130,31 @@ bool cidrMatchAny(const std::vector<Cidr>& nets, const sockaddr* sa) noexcept {
 
 namespace {
 
-// "ip", "ip:port", "[ipv6]", "[ipv6]:port" → the address.
-bool parseAddrPort(std::string_view s, sockaddr_in6* out) noexcept {
+// "ip", "ip:port", "[ipv6]", "[ipv6]:port" → the address and port (0: none).
+bool parsePort(std::string_view s, uint16_t* port) noexcept {
+  if (s.empty() || s.size() > 5) return false;
+  uint32_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + static_cast<uint32_t>(c - '0');
+  }
+  if (v == 0 || v > 65535) return false;
+  *port = static_cast<uint16_t>(v);
+  return true;
+}
+
+bool parseAddrPort(std::string_view s, sockaddr_in6* out, uint16_t* port) noexcept {
+  *port = 0;
   if (!s.empty() && s[0] == '[') {
     size_t close = s.find(']');
     if (close == std::string_view::npos) return false;
+    std::string_view rest = s.substr(close + 1);
+    if (!rest.empty() && (rest[0] != ':' || !parsePort(rest.substr(1), port))) return false;
     return parseAddr(s.substr(1, close - 1), out);
   }
   size_t colon = s.find(':');
   if (colon != std::string_view::npos && s.find(':', colon + 1) == std::string_view::npos) {
+    if (!parsePort(s.substr(colon + 1), port)) return false;
     return parseAddr(s.substr(0, colon), out);
   }
   return parseAddr(s, out);
@@ -147,7 +163,7 @@ bool parseAddrPort(std::string_view s, sockaddr_in6* out) noexcept {
 }  // namespace
 
 bool forwardedAddr(std::string_view xff, const std::vector<Cidr>& proxies, bool recursive,
-                   sockaddr_in6* addr) noexcept {
+                   sockaddr_in6* addr, uint16_t* port) noexcept {
   bool changed = false;
   while (cidrMatchAny(proxies, reinterpret_cast<const sockaddr*>(addr))) {
     while (!xff.empty() && (xff.back() == ' ' || xff.back() == ',')) xff.remove_suffix(1);
@@ -155,8 +171,10 @@ bool forwardedAddr(std::string_view xff, const std::vector<Cidr>& proxies, bool 
     size_t start = xff.find_last_of(" ,");
     start = start == std::string_view::npos ? 0 : start + 1;
     sockaddr_in6 next;
-    if (!parseAddrPort(xff.substr(start), &next)) break;
+    uint16_t p = 0;
+    if (!parseAddrPort(xff.substr(start), &next, &p)) break;
     *addr = next;
+    if (port != nullptr) *port = p;
     changed = true;
     xff = xff.substr(0, start);
     if (!recursive) break;

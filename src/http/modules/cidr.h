@@ -52,9 +52,10 @@ bool cidrMatchAny(const std::vector<Cidr>& nets, const sockaddr* sa) noexcept;
 // replaces it by the last address of the X-Forwarded-For-style list
 // `value`; with `recursive`, keeps walking left past trusted addresses.
 // Returns true if *addr changed. Entries may carry a port (ip:port,
-// [ipv6]:port) which is dropped.
+// [ipv6]:port).
+// *port (if given) gets the entry's port, 0 without one.
 bool forwardedAddr(std::string_view value, const std::vector<Cidr>& proxies, bool recursive,
-                   sockaddr_in6* addr) noexcept;
+                   sockaddr_in6* addr, uint16_t* port = nullptr) noexcept;
 
 // The values of every header named `name`, joined with ", " (arena).
 std::string_view joinedHeader(Request& r, std::string_view name) noexcept;

@@ -20,6 +20,7 @@ const conf::Module& httpGeoModule();
 const conf::Module& httpSplitClientsModule();
 const conf::Module& httpRefererModule();
 const conf::Module& httpSecureLinkModule();
+const conf::Module& httpRealipModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).

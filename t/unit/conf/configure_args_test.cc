@@ -60,6 +60,7 @@ TEST(ConfigureArgs, TellsTheTruthToday) {
   EXPECT_FALSE(got.count("--without-http_split_clients_module"));
   EXPECT_FALSE(got.count("--without-http_referer_module"));
   EXPECT_TRUE(got.count("--with-http_secure_link_module"));
+  EXPECT_TRUE(got.count("--with-http_realip_module"));
   EXPECT_FALSE(got.count("--without-http"));
   EXPECT_FALSE(got.count("--without-pcre"));
   for (const char* w : {"--without-http_proxy_module", "--without-http_autoindex_module",
