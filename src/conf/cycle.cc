@@ -69,6 +69,11 @@ CyclePtr loadCycle(const Options& opts) {
     if (m->type != ModuleType::kHttp && m->createMain) {
       cycle->confs[m->index] = m->createMain();
       top.main[m->index] = cycle->confs[m->index].get();
+      // core() works while the config is read (init_by_lua reads
+      // master_process and marks the privileged agent); its defaults come
+      // with the core module's initMain.
+      if (m->type == ModuleType::kCore)
+        cycle->coreConf = static_cast<CoreConf*>(cycle->confs[m->index].get());
     }
   }
 

@@ -52,6 +52,9 @@ struct CoreConf : ConfBase {
   int64_t shutdownTimeout = -1;  // ms
   std::vector<std::pair<std::string, std::optional<std::string>>> env;
   std::vector<std::string> workingDirectory;
+  // ngx.process.enable_privileged_agent(connections) from init_by_lua: the
+  // agent's connection budget; -1: this generation has no agent.
+  int64_t privilegedAgentConnections = -1;
   // events {}
   int64_t workerConnections = -1;
   bool eventsSeen = false;

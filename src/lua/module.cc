@@ -355,6 +355,9 @@ void initMain(Engine&, ConfBase* c) {
   mc->socket.fillDefaults();
 }
 
+// See initCycle(): set only while init_by_lua runs.
+conf::Cycle* gInitCycle = nullptr;
+
 void postConfiguration(Engine& e) {
   auto* mc = e.cycle().conf<LuaMainConf>(luaModule());
   if (mc == nullptr) return;
@@ -386,7 +389,9 @@ void postConfiguration(Engine& e) {
       throw conf::ConfError(core::Level::kError,
                             (h.file ? "init_by_lua_file error: " : "init_by_lua error: ") + err);
     }
+    gInitCycle = &e.cycle();
     bool ok = vm.runSync(ref, kInit, &err);
+    gInitCycle = nullptr;
     luaL_unref(vm.state(), LUA_REGISTRYINDEX, ref);
     if (!ok) {
       throw conf::ConfError(core::Level::kError,
@@ -448,6 +453,8 @@ const conf::Module kLuaModule{
 }  // namespace
 
 const conf::Module& luaModule() { return kLuaModule; }
+
+conf::Cycle* initCycle() { return gInitCycle; }
 
 LuaMainConf* luaMainConf() {
   conf::Cycle* c = conf::currentCycle();

@@ -81,6 +81,11 @@ void addSharedDicts(lua_State* L, const LuaMainConf& mc);
 // Main conf of the lua module in the current cycle (null without http{}).
 LuaMainConf* luaMainConf();
 
+// The cycle whose init_by_lua is running (the master at start or at a HUP,
+// a signaller, resty's single process); null at any other time.
+// ngx.process.enable_privileged_agent() marks it.
+conf::Cycle* initCycle();
+
 // Pushes the compiled function of `h` onto L (compiling it, and caching it
 // unless lua_code_cache is off). Returns false with *err on a load error.
 // *status (if given) is the HTTP status lua-nginx-module answers the error

@@ -149,7 +149,11 @@ bool spawn(Master& m, int id, bool privileged) {
         l->fds.clear();
       }
     } else {
+      // The agent serves no requests: it holds no listening socket, and its
+      // connections budget (enable_privileged_agent) is its
+      // worker_connections.
       closeListeningSockets(c);
+      c.core().workerConnections = c.core().privilegedAgentConnections;
     }
     int rc = runWorkerLoop(c, privileged ? -1 : id, false, privileged);
     // exit(), not _exit(): a worker that drained its loop exits like a
@@ -170,7 +174,15 @@ bool spawn(Master& m, int id, bool privileged) {
 void startWorkers(Master& m) {
   int n = static_cast<int>(m.cycle->core().workerProcesses);
   for (int i = 0; i < n; i++) spawn(m, i, false);
-  if (privilegedAgentEnabled()) spawn(m, -1, true);
+  int64_t agent = m.cycle->core().privilegedAgentConnections;
+  if (agent == 0) {
+    core::processLog().error(core::Level::kAlert, 0,
+                             "%lld worker_connection is not enough, privileged agent process "
+                             "cannot be spawned",
+                             static_cast<long long>(agent));
+  } else if (agent > 0) {
+    spawn(m, -1, true);
+  }
 }
 
 void signalChildren(Master& m, int sig, bool onlyOld) {
@@ -201,11 +213,10 @@ void reap(Master& m) {
     Child ch = m.children[idx];
     m.children.erase(m.children.begin() + static_cast<long>(idx));
     const char* what = ch.privileged ? "privileged agent process" : "worker process";
-    bool abnormal = false;
+    bool respawn = true;
     if (WIFSIGNALED(status)) {
       log.error(core::Level::kAlert, 0, "%s %d exited on signal %d%s", what, static_cast<int>(pid),
                 WTERMSIG(status), WCOREDUMP(status) ? " (core dumped)" : "");
-      abnormal = true;
     } else {
       int code = WEXITSTATUS(status);
       log.error(code ? core::Level::kAlert : core::Level::kNotice, 0, "%s %d exited with code %d",
@@ -213,11 +224,13 @@ void reap(Master& m) {
       if (code == 2) {
         log.error(core::Level::kAlert, 0, "%s %d exited with fatal code 2 and cannot be respawned",
                   what, static_cast<int>(pid));
-      } else if (code != 0) {
-        abnormal = true;
+        respawn = false;
       }
     }
-    if (abnormal && !ch.retiring && ch.generation == m.generation && !m.terminating &&
+    // As nginx: a child of the current generation that the master did not
+    // stop is replaced, whether it crashed or left by itself (a clean exit
+    // after process.signal_graceful_exit() or a QUIT sent to it directly).
+    if (respawn && !ch.retiring && ch.generation == m.generation && !m.terminating &&
         !m.quitting) {
       spawn(m, ch.id, ch.privileged);
     }
@@ -264,19 +277,15 @@ void reload(Master& m) {
   setCurrentCycle(m.cycle.get());
   core::setProcessLog(&m.cycle->errorLog);
   m.generation++;
+  // Sockets the new generation did not take over are closed before it is
+  // forked, so its workers never hold them; old workers keep their own
+  // copies until they exit.
+  closeListeningSockets(*old);
   startWorkers(m);
   signalChildren(m, SIGQUIT, true);
-  // Sockets the new generation did not take over are closed now; old workers
-  // keep their own copies until they exit.
-  closeListeningSockets(*old);
 }
 
-bool gPrivilegedAgent = false;
-
 }  // namespace
-
-void enablePrivilegedAgent(int) { gPrivilegedAgent = true; }
-bool privilegedAgentEnabled() { return gPrivilegedAgent; }
 
 bool writePidFile(const Cycle& cycle) {
   std::string path = cycle.fullPath(*cycle.core().pid);

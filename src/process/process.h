@@ -29,10 +29,6 @@ int runSingle(CyclePtr cycle);
 bool writePidFile(const Cycle& cycle);
 void deletePidFile(const Cycle& cycle);
 
-// ngx.process.enable_privileged_agent(): from init_by_lua only, in the master.
-void enablePrivilegedAgent(int connections);
-bool privilegedAgentEnabled();
-
 // USR1: reopens the error log and every module's files (Module::reopenFiles)
 // of `cycle`; `owner` as there. Logs failures at [alert].
 void reopenAll(Cycle& cycle, uid_t owner);

@@ -81,7 +81,9 @@ void beginGracefulExit() {
   if (gExiting) return;
   gExiting = true;
   core::processLog().error(core::Level::kNotice, 0, "gracefully shutting down");
-  os::setProctitle("worker process is shutting down");
+  os::setProctitle(processType() == ProcessType::kPrivilegedAgent
+                       ? "privileged agent process is shutting down"
+                       : "worker process is shutting down");
   for (const conf::Module* m : conf::allModules()) {
     if (m->shutdownProcess) m->shutdownProcess(*gState->cycle);
   }
@@ -282,6 +284,15 @@ int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   }
 
   uv_run(loop, UV_RUN_DEFAULT);
+
+  // Leaving: a QUIT, HUP or USR1 from now on (the master repeats QUIT to a
+  // retiring child) waits blocked. Closing the watchers below gives the
+  // signals their default action back, and SIGQUIT's would kill the process
+  // with a core dump before it exits.
+  sigset_t leaving;
+  sigemptyset(&leaving);
+  for (int s : {SIGQUIT, SIGHUP, SIGUSR1}) sigaddset(&leaving, s);
+  ::sigprocmask(SIG_BLOCK, &leaving, nullptr);
 
   log.error(core::Level::kNotice, 0, "exiting");
   for (const conf::Module* m : conf::allModules()) {
