@@ -258,3 +258,34 @@ false API disabled in the current context
 5d41402abc4b2a76b9719d911017c592 d41d8cd98f00b204e9800998ecf8427e 20
 --- error_log
 log phase: OPTIONS log
+
+
+
+=== TEST 8: ngx.now/ngx.time read the cached clock: a compiled loop sees ngx.update_time(), and ngx.ctx follows the running request across a yield
+--- config
+    location /t {
+        content_by_lua_block {
+            local t0 = ngx.now()
+            local changed
+            -- the loop compiles; each update_time() must be seen by the next now()
+            for i = 1, 2e7 do
+                ngx.update_time()
+                if ngx.now() ~= t0 then
+                    changed = i
+                    break
+                end
+            end
+            ngx.say("now changed: ", changed ~= nil)
+            ngx.say("time is now floored: ", ngx.time() == math.floor(ngx.now()))
+            ngx.ctx.a = ngx.var.arg_v
+            ngx.sleep(0.01)
+            ngx.say("ctx after yield: ", ngx.ctx.a)
+        }
+    }
+--- pipelined_requests eval
+["GET /t?v=one", "GET /t?v=two"]
+--- response_body eval
+["now changed: true\ntime is now floored: true\nctx after yield: one\n",
+"now changed: true\ntime is now floored: true\nctx after yield: two\n"]
+--- no_error_log
+[error]

@@ -62,8 +62,10 @@ void updateTime() {
   gettimeofday(&tv, nullptr);
   detail::gClock.msec =
       static_cast<uint64_t>(tv.tv_sec) * 1000 + static_cast<uint64_t>(tv.tv_usec) / 1000;
+  detail::gClock.ngxNow = static_cast<double>(detail::gClock.msec) / 1000.0;
   if (tv.tv_sec != detail::gClock.sec) {
     detail::gClock.sec = tv.tv_sec;
+    detail::gClock.ngxTime = static_cast<double>(tv.tv_sec);
     refreshStrings(tv.tv_sec);
   }
 }

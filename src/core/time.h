@@ -12,9 +12,13 @@ namespace lunet::core {
 void updateTime();
 
 namespace detail {
+// lua/resty/core/time.lua reads this struct through FFI (lunet_ffi_clock),
+// so ngx.now() and ngx.time() are loads: keep the layout.
 struct Clock {
   uint64_t msec = 0;
-  time_t sec = -1;  // -1: never updated
+  int64_t sec = -1;    // -1: never updated
+  double ngxNow = 0;   // msec / 1000, as ngx.now() answers
+  double ngxTime = 0;  // sec, as ngx.time() answers
 };
 // Inline readers below: ngx.now() through FFI is one call, not two.
 extern Clock gClock;

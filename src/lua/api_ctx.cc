@@ -134,6 +134,12 @@ int* ctxRefSlot(void* r) noexcept {
   return &gAuxCtxRef;
 }
 
+int* runCtxCtxRef(RequestCtx* req, Owner* owner) noexcept {
+  if (req != nullptr) return &req->ctxRef;
+  if (owner != nullptr) return &owner->ctxRef;
+  return &gAuxCtxRef;
+}
+
 extern "C" int lunet_ffi_get_ctx_ref(void* r) noexcept { return *ctxRefSlot(r); }
 
 extern "C" int lunet_ffi_set_ctx_ref(void* r, int ref) noexcept {

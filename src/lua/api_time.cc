@@ -1,6 +1,7 @@
 // ngx.now, ngx.time, ngx.update_time, ngx.today, ngx.localtime, ngx.utctime,
 // ngx.http_time, ngx.cookie_time, ngx.parse_http_time, monotonic_msec: the
 // FFI side of lua/resty/core/time.lua.
+#include <cstddef>
 #include <cstdio>
 #include <ctime>
 
@@ -45,9 +46,16 @@ void formatTm(char* buf, bool utc, bool withTime) noexcept {
 
 // ---- FFI (lua/resty/core/time.lua) ----
 
-extern "C" double lunet_ffi_now() noexcept { return static_cast<double>(core::nowMsec()) / 1000.0; }
-
-extern "C" long lunet_ffi_time() noexcept { return static_cast<long>(core::nowSec()); }
+// The cached clock itself: ngx.now() and ngx.time() read its fields (loads,
+// not calls; lua-resty-core calls C for each).
+static_assert(offsetof(core::detail::Clock, sec) == 8 &&
+                  offsetof(core::detail::Clock, ngxNow) == 16 &&
+                  offsetof(core::detail::Clock, ngxTime) == 24,
+              "lua/resty/core/time.lua's lunet_ffi_clock_t");
+extern "C" const core::detail::Clock* lunet_ffi_clock() noexcept {
+  core::nowSec();  // set it on first use
+  return &core::detail::gClock;
+}
 
 // The loop's cached monotonic clock, as nginx's ngx_current_msec.
 extern "C" long lunet_ffi_monotonic_msec() noexcept {

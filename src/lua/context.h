@@ -55,13 +55,19 @@ struct RunCtx {
   int32_t method = -101;
   RequestCtx* req = nullptr;  // null outside request phases (init, timer, ...)
   Owner* owner = nullptr;     // the running thread's owner (request, timer)
+  // The ngx.ctx ref slot of the running code (lua/resty/core/ctx.lua reads
+  // it without a call): the request's, else the owner's, else the aux one.
+  int* ctxRef = nullptr;
 };
 static_assert(offsetof(RunCtx, phase) == 0 && offsetof(RunCtx, method) == 4 &&
-                  offsetof(RunCtx, req) == sizeof(void*),
+                  offsetof(RunCtx, req) == sizeof(void*) &&
+                  offsetof(RunCtx, ctxRef) == 3 * sizeof(void*),
               "lua/resty/core/base.lua's lunet_ffi_run_ctx_t");
 
 // The RunCtx::method value for a request (api_request.cc).
 int32_t runCtxMethod(const RequestCtx* req) noexcept;
+// The RunCtx::ctxRef value for a request or owner (api_ctx.cc).
+int* runCtxCtxRef(RequestCtx* req, Owner* owner) noexcept;
 
 RunCtx& current();
 
@@ -73,6 +79,7 @@ class ScopedRunCtx {
     current().method = runCtxMethod(req);
     current().req = req;
     current().owner = owner;
+    current().ctxRef = runCtxCtxRef(req, owner);
   }
   ~ScopedRunCtx() { current() = saved_; }
   ScopedRunCtx(const ScopedRunCtx&) = delete;

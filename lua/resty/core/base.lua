@@ -86,6 +86,8 @@ ffi.cdef [[
         uint32_t             phase;
         int32_t              method;
         ngx_http_request_t  *req;
+        void                *owner;
+        int                 *ctx_ref;
     } lunet_ffi_run_ctx_t;
 
     const lunet_ffi_run_ctx_t *lunet_ffi_run_ctx(void);

@@ -1,7 +1,7 @@
 -- ngx.ctx as lua-resty-core keeps it: the tables live in
 -- registry.ngx_lua_ctx_tables, the request holds only the ref (C++ unrefs it
--- when the request ends), so reading ngx.ctx is two FFI calls and a table
--- lookup that LuaJIT compiles into the trace.
+-- when the request ends), so reading ngx.ctx is a few loads (the running
+-- context's ref slot) and a table lookup that LuaJIT compiles into the trace.
 local ffi = require "ffi"
 local debug = require "debug"
 local base = require "resty.core.base"
@@ -29,12 +29,15 @@ local _M = {
 local ctxs = {}
 registry.ngx_lua_ctx_tables = ctxs
 
+-- the running code's ref slot, kept by C++ with the request (see RunCtx)
+local run_ctx = base.run_ctx
+
 local function get_ctx_table(ctx)
     local r = get_request()
     if not r then
         error("no request found")
     end
-    local ctx_ref = C.lunet_ffi_get_ctx_ref(r)
+    local ctx_ref = run_ctx.ctx_ref[0]
     if ctx_ref < 0 then
         if not ctx then
             ctx = new_tab(0, 4)

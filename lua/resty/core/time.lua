@@ -12,8 +12,13 @@ local get_string_buf = base.get_string_buf
 local FFI_ERROR = base.FFI_ERROR
 
 ffi.cdef [[
-    double lunet_ffi_now(void);
-    long lunet_ffi_time(void);
+    typedef struct {
+        uint64_t  msec;
+        int64_t   sec;
+        double    now;
+        double    time;
+    } lunet_ffi_clock_t;
+    const lunet_ffi_clock_t *lunet_ffi_clock(void);
     long lunet_ffi_monotonic_msec(void);
     void lunet_ffi_update_time(void);
     void lunet_ffi_today(char *buf);
@@ -24,12 +29,15 @@ ffi.cdef [[
     long lunet_ffi_parse_http_time(const char *s, size_t len);
 ]]
 
+-- the loop refreshes this struct once per iteration (and ngx.update_time)
+local clock = C.lunet_ffi_clock()
+
 function ngx.now()
-    return tonumber(C.lunet_ffi_now())
+    return clock.now
 end
 
 function ngx.time()
-    return tonumber(C.lunet_ffi_time())
+    return clock.time
 end
 
 local function monotonic_msec()

@@ -46,11 +46,21 @@ function worker.pids()
     return pids
 end
 
+-- A worker's id never changes once it has one, and the processes without
+-- one (master, privileged agent, signaller) answer nil: keep the first
+-- non-negative answer, so a hot loop reads an upvalue, not a C call. The
+-- master's VM is inherited by every fork, which is why nil is not kept.
+local worker_id
+
 function worker.id()
+    if worker_id then
+        return worker_id
+    end
     local id = C.lunet_ffi_worker_id()
     if id < 0 then
         return nil
     end
+    worker_id = id
     return id
 end
 
