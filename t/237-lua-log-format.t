@@ -243,3 +243,24 @@ GET /t
 --- error_code: 500
 --- error_log
 bad argument #1 to 'print' (expected table to have __tostring metamethod)
+
+
+
+=== TEST 13: lines logged from log_by_lua say "while logging request" before the request context, as nginx's log action
+--- config
+    location /t {
+        content_by_lua_block {
+            ngx.log(ngx.WARN, "in content")
+            ngx.say("ok")
+        }
+        log_by_lua_block {
+            ngx.log(ngx.WARN, "in log phase")
+        }
+    }
+--- request
+GET /t
+--- response_body
+ok
+--- error_log eval
+[qr/\[lua\] log_by_lua\(nginx\.conf:\d+\):2: in log phase while logging request, client: 127\.0\.0\.1, server: localhost, request: "GET \/t HTTP\/1\.1", host: "localhost"/,
+qr/\[lua\] content_by_lua\(nginx\.conf:\d+\):2: in content, client: 127\.0\.0\.1, server: localhost, request: "GET \/t HTTP\/1\.1", host: "localhost"/]

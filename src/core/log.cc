@@ -128,7 +128,13 @@ void Log::message(Level l, std::string_view msg) const {
   }
   line.append(msg);
   // As nginx: debug lines carry no request context.
-  if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
+  if (handler != nullptr && l != Level::kDebug) {
+    if (action != nullptr) {
+      line += " while ";
+      line += action;
+    }
+    handler(handlerData, line);
+  }
   line += '\n';
   sinks->writeLine(l, line);
 }
@@ -205,7 +211,13 @@ void Log::verror(Level l, int err, const char* fmt, va_list ap) const {
     line += ')';
   }
   // As nginx: debug lines carry no request context.
-  if (handler != nullptr && l != Level::kDebug) handler(handlerData, line);
+  if (handler != nullptr && l != Level::kDebug) {
+    if (action != nullptr) {
+      line += " while ";
+      line += action;
+    }
+    handler(handlerData, line);
+  }
   line += '\n';
   sinks->writeLine(l, line);
   echoStartup(l, *sinks, std::string_view(line).substr(static_cast<size_t>(n)));

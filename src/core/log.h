@@ -88,6 +88,10 @@ class Log {
   uint64_t connection = 0;  // printed as "*N " when non-zero
   LogHandler handler = nullptr;
   const void* handlerData = nullptr;
+  // What the owner is doing, as nginx's log->action: lines with a handler
+  // (not debug ones) get " while ACTION" before the handler's context, e.g.
+  // "... while logging request, client: ...".
+  const char* action = nullptr;
 
  private:
   const ErrorLog* sinks_ = nullptr;

@@ -105,7 +105,9 @@ Request* createRequest(Connection* c) noexcept {
 namespace {
 
 void runLogPhase(Request& r) {
+  r.log.action = "logging request";
   for (PhaseHandler h : coreMain()->phases[static_cast<int>(Phase::kLog)]) h(r);
+  r.log.action = nullptr;
 }
 
 }  // namespace
