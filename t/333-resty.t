@@ -143,6 +143,55 @@ print("main done")');
 is($out, "timer ran\nmain done\npending timer, premature: true\n",
    "ngx.sleep and timers work; at the end pending timers run with premature = true");
 
+# ---- cosockets from the command line: TCP (with the pool) and UDP, to peers run by this test ----
+{
+    require IO::Socket::INET;
+    my $tcp = IO::Socket::INET->new(Listen => 5, LocalAddr => '127.0.0.1', LocalPort => 0,
+                                    Proto => 'tcp', ReuseAddr => 1) or die "listen: $!";
+    my $udp = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => 0, Proto => 'udp')
+        or die "udp: $!";
+    my ($tport, $uport) = ($tcp->sockport, $udp->sockport);
+    my $peer = fork // die "fork: $!";
+    if ($peer == 0) {
+        alarm 10;
+        # one TCP connection, two lines on it (the second after keepalive
+        # hands it back); then one UDP datagram
+        my $c = $tcp->accept or exit 1;
+        for (1 .. 2) {
+            my $line = <$c> // exit 1;
+            print $c "tcp got $line";
+        }
+        close $c;
+        my $buf;
+        my $from = $udp->recv($buf, 100) // exit 1;
+        $udp->send("udp got $buf", 0, $from);
+        exit 0;
+    }
+    ($rc, $out, $err) = run('-e', qq{
+local sock = ngx.socket.tcp()
+sock:settimeout(2000)
+assert(sock:connect("127.0.0.1", $tport))
+assert(sock:send("one\\n"))
+ngx.say(sock:receive())
+assert(sock:setkeepalive())
+sock = ngx.socket.tcp()
+assert(sock:connect("127.0.0.1", $tport))
+ngx.say("reused: ", sock:getreusedtimes())
+assert(sock:send("two\\n"))
+ngx.say(sock:receive())
+sock:close()
+local u = ngx.socket.udp()
+u:settimeout(2000)
+assert(u:setpeername("127.0.0.1", $uport))
+assert(u:send("three"))
+ngx.say(u:receive())
+});
+    waitpid($peer, 0);
+    is("$rc $out", "0 tcp got one\nreused: 1\ntcp got two\nudp got three\n",
+       "cosockets in resty: TCP send/receive, the keepalive pool, UDP");
+    is($? >> 8, 0, "the test's peer saw one TCP connection and one datagram");
+}
+
 # ---- options ----
 spit("$dir/lib/m.lua", "return { v = 'from -I' }\n") if mkdir "$dir/lib";
 ($rc, $out) = run('-I', "$dir/lib", '-e', 'print(require("m").v)');
