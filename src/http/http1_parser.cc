@@ -1,5 +1,6 @@
 // The llhttp adapter: llhttp frames and de-chunks request bodies after the
 // head was checked (it is given a canonical head, see docs/design/http.md).
+#include <cstdio>
 #include <cstring>
 
 #include "http/connection.h"
@@ -129,5 +130,80 @@ size_t canonicalHead(const Request& r, char* out) {
 // The head is complete (its empty line ends at bodyStart), or ended by an
 // invalid header line (c->badAt): build and check the Request, then let
 // llhttp frame the body. Returns 0 or an HTTP status to answer with.
+
+}  // namespace lunet::http
+
+// ---- Responses (http1_parser.h) ---------------------------------------------
+
+#include "http/http1_parser.h"
+
+namespace lunet::http {
+
+namespace {
+
+llhttp_settings_t makeResponseSettings() {
+  llhttp_settings_t s;
+  llhttp_settings_init(&s);
+  return s;
+}
+
+}  // namespace
+
+int ResponseBody::onBody(llhttp_t* p, const char* at, size_t len) {
+  auto* self = static_cast<ResponseBody*>(p->data);
+  self->sink_(self->data_, at, len);
+  return 0;
+}
+
+int ResponseBody::onComplete(llhttp_t* p) {
+  static_cast<ResponseBody*>(p->data)->done_ = true;
+  return HPE_PAUSED;
+}
+
+void ResponseBody::init(Framing f, int64_t length, Sink sink, void* data) noexcept {
+  static const llhttp_settings_t settings = [] {
+    llhttp_settings_t s = makeResponseSettings();
+    s.on_body = onBody;
+    s.on_message_complete = onComplete;
+    return s;
+  }();
+  framing_ = f;
+  sink_ = sink;
+  data_ = data;
+  done_ = f == Framing::kNone || (f == Framing::kLength && length == 0);
+  if (done_) return;
+  llhttp_init(&parser_, HTTP_RESPONSE, &settings);
+  parser_.data = this;
+  char head[96];
+  static constexpr char kLine[] = "HTTP/1.1 200 OK\r\n";
+  size_t n = sizeof kLine - 1;
+  std::memcpy(head, kLine, n);
+  if (f == Framing::kChunked) {
+    static constexpr char kTe[] = "Transfer-Encoding: chunked\r\n";
+    std::memcpy(head + n, kTe, sizeof kTe - 1);
+    n += sizeof kTe - 1;
+  } else if (f == Framing::kLength) {
+    n += static_cast<size_t>(std::snprintf(head + n, sizeof head - n, "Content-Length: %lld\r\n",
+                                           static_cast<long long>(length)));
+  }
+  head[n++] = '\r';
+  head[n++] = '\n';
+  llhttp_execute(&parser_, head, n);
+}
+
+long ResponseBody::feed(const char* at, size_t len) noexcept {
+  if (done_) return 0;
+  llhttp_errno_t e = llhttp_execute(&parser_, at, len);
+  if (e == HPE_OK) return static_cast<long>(len);
+  if (e == HPE_PAUSED) return static_cast<long>(llhttp_get_error_pos(&parser_) - at);
+  return -1;
+}
+
+bool ResponseBody::finish() noexcept {
+  if (done_) return true;
+  if (framing_ != Framing::kClose) return false;
+  done_ = llhttp_finish(&parser_) == HPE_OK || done_;
+  return true;
+}
 
 }  // namespace lunet::http

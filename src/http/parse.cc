@@ -193,6 +193,50 @@ int parseHeaderLine(const char* b, size_t from, size_t len, HeaderLineParse* o,
   return kHeadOk;
 }
 
+int parseStatusLine(const char* b, size_t len, StatusLineParse* o) noexcept {
+  size_t p = 0;
+  for (char want : {'H', 'T', 'T', 'P', '/'}) {
+    if (p == len) return kHeadAgain;
+    if (b[p++] != want) return kStatusInvalid;
+  }
+  int major = 0, minor = 0;
+  size_t d = p;
+  while (p < len && isDigit(b[p])) {
+    if (major > 99) return kStatusInvalid;
+    major = major * 10 + (b[p++] - '0');
+  }
+  if (p == len) return kHeadAgain;
+  if (p == d || b[p++] != '.') return kStatusInvalid;
+  d = p;
+  while (p < len && isDigit(b[p])) {
+    if (minor > 99) return kStatusInvalid;
+    minor = minor * 10 + (b[p++] - '0');
+  }
+  if (p == len) return kHeadAgain;
+  if (p == d || b[p] != ' ') return kStatusInvalid;
+  while (p < len && b[p] == ' ') p++;
+  size_t code = p;
+  int status = 0;
+  for (int i = 0; i < 3; i++) {
+    if (p == len) return kHeadAgain;
+    if (!isDigit(b[p])) return kStatusInvalid;
+    status = status * 10 + (b[p++] - '0');
+  }
+  if (p == len) return kHeadAgain;
+  if (b[p] != ' ' && b[p] != '\r' && b[p] != '\n') return kStatusInvalid;
+  const auto* lf = static_cast<const char*>(std::memchr(b + p, '\n', len - p));
+  if (lf == nullptr) return kHeadAgain;
+  size_t e = static_cast<size_t>(lf - b);
+  size_t te = e;
+  while (te > code && (b[te - 1] == '\r' || b[te - 1] == ' ')) te--;
+  o->version = static_cast<uint16_t>(major * 1000 + minor);
+  o->status = static_cast<uint16_t>(status);
+  o->textOff = static_cast<uint32_t>(code);
+  o->textLen = static_cast<uint32_t>(te - code);
+  o->next = static_cast<uint32_t>(e + 1);
+  return kHeadOk;
+}
+
 long validateHost(std::string_view h, char* out) noexcept {
   enum { kUsual, kLiteral, kRest } state = kUsual;
   size_t hostLen = h.size();

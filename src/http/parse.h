@@ -54,6 +54,21 @@ struct HeaderLineParse {
 int parseHeaderLine(const char* buf, size_t from, size_t len, HeaderLineParse* out,
                     size_t* bad) noexcept;
 
+// An upstream's status line, "HTTP/1.1 200 OK" (nginx's
+// ngx_http_parse_status_line): the version, a three-digit code, an optional
+// reason phrase.
+struct StatusLineParse {
+  uint16_t version = 0;  // major * 1000 + minor
+  uint16_t status = 0;
+  uint32_t textOff = 0, textLen = 0;  // "200 OK": the code and the reason
+  uint32_t next = 0;                  // first byte after the line's LF
+};
+
+// Parses the status line at buf[0..len). Returns kHeadOk, kHeadAgain, or
+// -2 when the bytes are no HTTP/1.x status line.
+constexpr int kStatusInvalid = -2;
+int parseStatusLine(const char* buf, size_t len, StatusLineParse* out) noexcept;
+
 // nginx's Host check: lowercases `host` into `out` (host.size() bytes),
 // drops a ":port" and one trailing dot. Returns the length, or -1 for an
 // invalid host (empty, "..", '/', NUL, a space or control character).

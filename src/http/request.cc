@@ -38,6 +38,11 @@ void logContext(const void* p, std::string& out) {
     out.append(r->uri.data(), r->uri.size());
     out += "\"";
   }
+  if (!r->upstreamLog.empty()) {
+    out += ", upstream: \"";
+    out.append(r->upstreamLog.data(), r->upstreamLog.size());
+    out += "\"";
+  }
   if (m->headersIn.host != nullptr) {
     out += ", host: \"";
     out.append(m->headersIn.host->value.data(), m->headersIn.host->value.size());

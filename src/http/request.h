@@ -230,9 +230,16 @@ struct Request {
   bool keepAlive = false;   // connection will be reused after this response
   bool lingeringClose = false;
   bool finalized = false;
-  bool errorPage = false;     // already inside error_page processing
-  bool plainUri = true;       // uri needs no further escaping
-  bool quoted = false;        // request line had %XX
+  bool errorPage = false;  // already inside error_page processing
+  bool plainUri = true;    // uri needs no further escaping
+  bool quoted = false;     // request line had %XX
+  // nginx's r->valid_unparsed_uri: uri and args are still those of the
+  // request line (a rewrite or an internal redirect clears it; a
+  // subrequest never has it), so a proxy may send unparsedUri as is.
+  bool validUnparsedUri = false;
+  // nginx's r->valid_location: the location's prefix still heads uri (a
+  // `rewrite ... break` clears it), so proxy_pass may replace it.
+  bool validLocation = true;
   bool zeroCopyFiles = true;  // static module may emit file bufs
   // A filter that needs the response body's bytes in memory sets this in its
   // header filter (nginx's r->filter_need_in_memory): file bufs are then
@@ -274,6 +281,10 @@ struct Request {
   Buf** capturedTail = &capturedBody;
   int pendingSubrequests = 0;
   int activeSubrequests = 0;
+
+  // While an upstream serves the request: `upstream: "http://..."` in its
+  // error-log lines (set by src/upstream, arena memory).
+  std::string_view upstreamLog;
 
   const HttpCoreLoc* clcf() const;  // core location conf of locConf
   const HttpCoreSrv* cscf() const;

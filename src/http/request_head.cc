@@ -132,6 +132,7 @@ int buildRequest(Connection* c, Request& r) {
   r.httpVersion = c->version;
   r.requestLine = {b + c->reqStart, c->lineEnd - c->reqStart};
   r.unparsedUri = {b + c->urlOff, c->urlLen};
+  r.validUnparsedUri = true;
   HeadersIn& in = r.headersIn;
 
   ParsedTarget t;
@@ -143,6 +144,7 @@ int buildRequest(Connection* c, Request& r) {
   char* out = static_cast<char*>(r.arena.alloc(t.path.size() + 1, 1));
   bool merge = c->defaultSrv->mergeSlashes != 0;
   long n = normalizePath(t.path, out, merge);
+  r.quoted = t.path.find('%') != std::string_view::npos;  // nginx's quoted_uri
   if (n < 0) {
     LUNET_LOG(r.log, core::Level::kInfo, 0, "client sent invalid request");
     return 400;

@@ -147,6 +147,7 @@ int internalRedirect(Request& r, std::string_view uri, std::string_view args) no
   // a new location: drop module contexts (nginx clears r->ctx)
   std::memset(r.ctx, 0, sizeof(void*) * conf::allModules().size());
   r.internal = true;
+  r.validUnparsedUri = false;
   r.phaseHandler = activeTables().serverRewriteIdx;
   r.locConf = r.srvConf;
   runPhases(r);

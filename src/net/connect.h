@@ -48,6 +48,7 @@ class ClientConnection final : public StreamUser {
   // Pool bookkeeping (net/pool.h).
   std::string poolKey;       // where it goes back to
   uint32_t reusedTimes = 0;  // how often it came out of the pool
+  uint64_t createdMsec = 0;  // loop time it connected (upstream keepalive_time)
   bool counted = false;      // counts against its pool's size (backlog)
   std::string peerText;      // "127.0.0.1:6379", "unix:/path"
 

@@ -365,6 +365,8 @@ int runOps(Request& r, const RewriteLoc* conf, bool* stop) {
         }
         r.uri = newUri;
         r.args = newArgs;
+        r.validUnparsedUri = false;
+        if (op.flag == RwFlag::kBreak) r.validLocation = false;
         if (conf->log == 1 || r.log.enabled(core::Level::kDebug)) {
           LUNET_LOG(r.log, core::Level::kNotice, 0, "rewritten data: \"%.*s\", args: \"%.*s\"",
                     static_cast<int>(newUri.size()), newUri.data(),

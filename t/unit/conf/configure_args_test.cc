@@ -63,8 +63,10 @@ TEST(ConfigureArgs, TellsTheTruthToday) {
   EXPECT_TRUE(got.count("--with-http_realip_module"));
   EXPECT_FALSE(got.count("--without-http"));
   EXPECT_FALSE(got.count("--without-pcre"));
-  for (const char* w : {"--without-http_proxy_module", "--without-http_autoindex_module",
-                        "--without-http_charset_module", "--without-http_upstream_keepalive_module",
+  EXPECT_FALSE(got.count("--without-http_proxy_module"));
+  EXPECT_FALSE(got.count("--without-http_upstream_keepalive_module"));
+  for (const char* w : {"--without-http_upstream_hash_module", "--without-http_autoindex_module",
+                        "--without-http_charset_module",
                         "--without-http-cache", "--without-http_fastcgi_module"}) {
     EXPECT_TRUE(got.count(w)) << w;
   }

@@ -1,0 +1,100 @@
+// Upstream blocks, their peers and the balancer (nginx's ngx_http_upstream
+// configuration and ngx_http_upstream_round_robin): `upstream NAME { server
+// ADDR weight= max_fails= fail_timeout= backup down; keepalive N; ... }` and
+// the implicit one-server upstreams `proxy_pass http://host:port` makes.
+// See docs/design/upstream.md.
+//
+// Configuration lives in the cycle (the module's main conf); the run-time
+// peer state (weights, failures) is per worker, in the same objects (each
+// worker has its own copy after fork), as nginx keeps it without a zone.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "conf/module.h"
+#include "http/request.h"
+#include "net/connect.h"
+
+namespace lunet::upstream {
+
+struct Peer {
+  std::string name;    // "127.0.0.1:8080", "unix:/path": $upstream_addr
+  std::string server;  // the `server` directive's address as written
+  net::Target target;  // numeric host + port, or unix path
+  int64_t weight = 1;
+  int64_t maxFails = 1;
+  int64_t failTimeout = 10000;  // ms
+  bool backup = false;
+  bool down = false;
+  // Run time (per worker).
+  int64_t currentWeight = 0;
+  int64_t effectiveWeight = 1;
+  int64_t fails = 0;
+  uint64_t accessed = 0;  // loop ms of the last failure
+  uint64_t checked = 0;   // loop ms of the last try after being counted out
+  int64_t conns = 0;
+};
+
+struct Upstream {
+  std::string name;  // the block's name, or "host:port" for an implicit one
+  bool implicit = false;
+  std::string file;  // where it was defined (messages)
+  int line = 0;
+  std::vector<Peer> peers;    // primary
+  std::vector<Peer> backups;  // `backup`
+  // keepalive: idle connections cached per peer (0: none).
+  int64_t keepalive = 0;
+  int64_t keepaliveTimeout = 60000;
+  int64_t keepaliveRequests = 1000;
+  int64_t keepaliveTime = 3600000;
+  // balancer_by_lua*: the Lua runtime's handler (set by src/lua), or null.
+  const void* balancer = nullptr;
+  // "ups:NAME:" prefix of this upstream's keepalive pool keys.
+  std::string poolPrefix;
+  bool single() const noexcept { return peers.size() == 1 && backups.empty(); }
+};
+
+// One request's walk over the peers (nginx's ngx_http_upstream_rr_peer_data).
+struct PeerPick {
+  Upstream* ups = nullptr;
+  uint8_t* tried = nullptr;  // one byte per peer then per backup (request arena)
+  Peer* current = nullptr;
+  int64_t tries = 0;  // tries left
+  bool onBackups = false;
+};
+
+// Prepares a pick for r (arena memory); tries = the upstream's peers as
+// nginx counts them (down ones excluded), at least 1.
+void initPick(http::Request& r, Upstream* u, PeerPick* pick) noexcept;
+// Chooses the next peer: smooth weighted round robin over the live peers
+// not tried yet, then the backups. Null: none is live ("no live upstreams").
+Peer* getPeer(PeerPick* pick) noexcept;
+// The peer of the last getPeer() is done: failed (counts towards
+// max_fails) or not.
+void freePeer(http::Request& r, PeerPick* pick, bool failed) noexcept;
+
+// The `upstream` blocks of the cycle and the implicit upstreams.
+struct UpstreamMain : conf::ConfBase {
+  std::vector<std::unique_ptr<Upstream>> upstreams;
+  Upstream* current = nullptr;  // the block being parsed
+  Upstream* find(std::string_view name) noexcept;
+};
+
+const conf::Module& httpUpstreamModule();
+// proxy_pass and the proxy_* directives (proxy_module.cc).
+const conf::Module& proxyModule();
+
+// The module's main conf of the cycle being configured (null outside http{}).
+UpstreamMain* upstreamMain(conf::Engine& e) noexcept;
+
+// Resolves "host[:port]" / "unix:/path" at config load as nginx does
+// (getaddrinfo; a name may give several peers). Throws ConfError "host not
+// found in upstream ..." / "invalid port in upstream ...".
+std::vector<Peer> resolveServer(const conf::ConfNode& n, std::string_view addr, uint16_t dfltPort,
+                                bool upstreamWording);
+
+}  // namespace lunet::upstream
