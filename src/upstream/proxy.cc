@@ -88,6 +88,7 @@ void onTimer(void* data);
 void connectPeer(Proxy* p);
 void next(Proxy* p, int64_t ft, const char* why, int sysErr);
 void sendRequest(Proxy* p);
+void parseHead(Proxy* p);
 
 void logErr(Proxy* p, core::Level level, int err, const char* msg, const char* action) {
   if (!p->r->log.enabled(level)) return;
@@ -359,6 +360,8 @@ void onWritten(void* data, int status) {
   if (p->state == Proxy::State::kSending) {
     p->state = Proxy::State::kHeader;
     armTimer(p, p->conf->readTimeout);
+    // The answer may have come in before this callback (same loop turn).
+    if (p->hlen > 0) parseHead(p);
   }
 }
 
