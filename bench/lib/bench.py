@@ -48,6 +48,7 @@ WORKLOADS = [
     ("shdict_hot", "16 hot keys, 900 get + 100 incr per request, 4 workers", "shdict_hot.conf", 4,
      "ops"),
     ("proxy", "proxy_pass to keepalive upstream", "proxy.conf", 1, "wrk"),
+    ("proxy_1m", "proxy_pass, 1 MiB response from a keepalive upstream", "proxy.conf", 1, "wrk"),
     ("redis", "cosocket GET on a local redis-server, pooled", "redis.conf", 1, "wrk"),
     ("timers", "10 000 ngx.timer.at(0, f) per request", "timers.conf", 1, "timers"),
     ("idle", "10 000 idle keep-alive connections", "hello.conf", 1, "idle"),
@@ -79,6 +80,18 @@ API_CALLS = [
 ]
 WORKLOAD_NAMES = [w[0] for w in WORKLOADS]
 STATIC_FILE = "4k.bin"
+# The proxy_1m row's response, served by the upstream from its html/.
+PROXY_BIG_FILE = "1m.bin"
+PROXY_BIG_SIZE = 1024 * 1024
+
+
+def wl_path(name):
+    """The URL path a workload requests."""
+    if name == "static":
+        return "/" + STATIC_FILE
+    if name == "proxy_1m":
+        return "/" + PROXY_BIG_FILE
+    return "/"
 
 
 def expect(name, status, body, static_body):
@@ -94,6 +107,10 @@ def expect(name, status, body, static_body):
     if name == "api":
         if not re.fullmatch(rb"[\d.]+\n", body):
             return "probe: expected ns per call, got %r" % body[:120]
+        return None
+    if name == "proxy_1m":
+        if len(body) != PROXY_BIG_SIZE:
+            return "probe: expected %d bytes, got %d" % (PROXY_BIG_SIZE, len(body))
         return None
     if name == "shdict":
         if not re.fullmatch(rb"\d+\n", body):
@@ -378,7 +395,7 @@ def measure_wrk(srv, port, wl, a, cpus):
     conns = 1 if wl[0] in SINGLE_CONNECTION else a.connections
     c0, t0 = srv.cpu_ticks(), time.monotonic()
     res, err = run_wrk(port, a.duration, conns, a.threads, cpus, close=(wl[0] == "close"),
-                       path="/" + STATIC_FILE if wl[0] == "static" else "/")
+                       path=wl_path(wl[0]))
     c1 = srv.cpu_ticks()
     if err:
         return None, err
@@ -579,10 +596,12 @@ def run_workload(wl, a, sides, tmp):
 
     upstream = None
     upstream_port = 0
-    if name == "proxy":
+    if name in ("proxy", "proxy_1m"):
         upstream_port = free_port()
         upstream = Server("upstream", a.nginx, os.path.join(tmp, "upstream"),
                           render("upstream.conf", "", upstream_port, 1, 0), load_cpus)
+        with open(os.path.join(tmp, "upstream", "html", PROXY_BIG_FILE), "wb") as f:
+            f.write(bytes((i * 7 + 13) % 256 for i in range(PROXY_BIG_SIZE)))
         LIVE_SERVERS.append(upstream)
         err = upstream.start(upstream_port)
         if err:
@@ -635,7 +654,7 @@ def run_workload(wl, a, sides, tmp):
             for key, (srv, port) in servers.items():
                 run_wrk(port, a.warmup, 1 if name in SINGLE_CONNECTION else a.connections, a.threads,
                         load_cpus, close=(name == "close"),
-                        path="/" + STATIC_FILE if name == "static" else "/")
+                        path=wl_path(name))
 
         for rnd in range(a.rounds):
             for side in sides:  # A B A B ...
@@ -802,7 +821,7 @@ def start_and_probe(srv, port, name, workers, static_body):
     if err:
         return err
     srv.wait_workers(workers)
-    path = "/" + STATIC_FILE if name == "static" else "/"
+    path = wl_path(name)
     try:
         status, body = http_get(port, path)
     except OSError as e:
