@@ -37,7 +37,7 @@ struct Proxy final : net::ClientConnection::User {
   PeerPick pick;
   net::Connect* connecting = nullptr;
   net::ClientConnection* conn = nullptr;
-  std::string poolKey;
+  std::string_view poolKey;  // the peer's (Peer::poolKey)
   bool slotCounted = false;
   bool reused = false;
   event::Timeout timer;
@@ -67,22 +67,47 @@ struct Proxy final : net::ClientConnection::User {
   int status = 0;
   bool connClose = false;
 
-  ~Proxy() {
-    std::free(hbuf);
-    std::free(bbuf);
-  }
+  ~Proxy();
 
   // net::ClientConnection::User
-  uv_buf_t readBuffer() noexcept override {
-    if (!inBody) return uv_buf_init(hbuf + hlen, static_cast<unsigned>(hcap - hlen));
-    return uv_buf_init(bbuf, static_cast<unsigned>(bcap));
-  }
+  uv_buf_t readBuffer() noexcept override;
   void onRead(ssize_t nread) noexcept override;
 };
 
 namespace {
 
 constexpr size_t kBodyBuffer = 64 * 1024;
+
+// Head and body buffers come from a small per-process cache: a malloc and
+// free of 64 KiB per request would cost page faults once glibc trims.
+struct BufCache {
+  struct Entry {
+    size_t size;
+    char* p;
+  };
+  static constexpr size_t kMax = 32;
+  Entry e[kMax];
+  size_t n = 0;
+  char* get(size_t size) noexcept {
+    for (size_t i = n; i-- > 0;) {
+      if (e[i].size == size) {
+        char* p = e[i].p;
+        e[i] = e[--n];
+        return p;
+      }
+    }
+    return static_cast<char*>(std::malloc(size));
+  }
+  void put(size_t size, char* p) noexcept {
+    if (p == nullptr) return;
+    if (n == kMax) {
+      std::free(p);
+      return;
+    }
+    e[n++] = {size, p};
+  }
+};
+BufCache gBufs;
 
 void onTimer(void* data);
 void connectPeer(Proxy* p);
@@ -128,7 +153,6 @@ void releaseConn(Proxy* p, bool keep) {
   net::ClientConnection* c = p->conn;
   if (c == nullptr) return;
   p->conn = nullptr;
-  c->stream().readStop();
   c->setUser(nullptr);
   const Upstream* u = p->pick.ups;
   uint64_t now = core::nowMsec();
@@ -140,6 +164,7 @@ void releaseConn(Proxy* p, bool keep) {
                                   static_cast<uint64_t>(u->keepaliveTimeout));
     return;
   }
+  c->stream().readStop();
   net::KeepalivePool::get().closing(c);
   c->close();
 }
@@ -308,16 +333,20 @@ void connectPeer(Proxy* p) {
   p->keepConn = false;
   p->requestSent = false;
   {
-    std::string s = "http://";
-    s.append(peer->name);
-    s.append(p->head.substr(p->head.find(' ') + 1,
-                            p->head.find(' ', p->head.find(' ') + 1) - p->head.find(' ') - 1));
-    r.upstreamLog = r.arena.dup(s);
+    size_t sp = p->head.find(' ') + 1;
+    std::string_view uri = p->head.substr(sp, p->head.find(' ', sp) - sp);
+    size_t n = 7 + peer->name.size() + uri.size();
+    char* b = static_cast<char*>(r.arena.alloc(n, 1));
+    std::memcpy(b, "http://", 7);
+    std::memcpy(b + 7, peer->name.data(), peer->name.size());
+    std::memcpy(b + 7 + peer->name.size(), uri.data(), uri.size());
+    r.upstreamLog = {b, n};
   }
   const Upstream* u = p->pick.ups;
   p->reused = false;
   if (u->keepalive > 0) {
-    p->poolKey = u->poolPrefix + peer->name;
+    if (peer->poolKey.empty()) peer->poolKey = u->poolPrefix + peer->name;
+    p->poolKey = peer->poolKey;
     net::KeepalivePool::Waiter w;
     net::ClientConnection* idle = nullptr;
     auto admit = net::KeepalivePool::get().admit(p->poolKey, 0, false, 0, &w, &idle);
@@ -374,7 +403,7 @@ void sendRequest(Proxy* p) {
   p->state = Proxy::State::kSending;
   if (p->hbuf == nullptr) {
     p->hcap = static_cast<size_t>(p->conf->bufferSize);
-    p->hbuf = static_cast<char*>(std::malloc(p->hcap));
+    p->hbuf = gBufs.get(p->hcap);
   }
   if (int rc = c->stream().readStart(); rc != 0) {
     next(p, kFtError, "recv() failed", -rc);
@@ -751,10 +780,6 @@ void headerDone(Proxy* p, size_t bodyStart) {
     finish(p, http::kError);
     return;
   }
-  if (p->bcap == 0 && p->body.framing() != http::ResponseBody::Framing::kNone) {
-    p->bcap = kBodyBuffer;
-    p->bbuf = static_cast<char*>(std::malloc(p->bcap));
-  }
   p->inBody = true;
   pushBody(p, p->hbuf + bodyStart, p->hlen - bodyStart);
 }
@@ -795,6 +820,21 @@ void parseHead(Proxy* p) {
 }
 
 }  // namespace
+
+Proxy::~Proxy() {
+  gBufs.put(hcap, hbuf);
+  gBufs.put(bcap, bbuf);
+}
+
+uv_buf_t Proxy::readBuffer() noexcept {
+  if (!inBody) return uv_buf_init(hbuf + hlen, static_cast<unsigned>(hcap - hlen));
+  if (bbuf == nullptr) {  // only once the body did not fit the head's buffer
+    bcap = kBodyBuffer;
+    bbuf = gBufs.get(bcap);
+    if (bbuf == nullptr) bcap = 0;
+  }
+  return uv_buf_init(bbuf, static_cast<unsigned>(bcap));
+}
 
 void Proxy::onRead(ssize_t nread) noexcept {
   Proxy* p = this;

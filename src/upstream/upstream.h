@@ -37,6 +37,7 @@ struct Peer {
   uint64_t accessed = 0;  // loop ms of the last failure
   uint64_t checked = 0;   // loop ms of the last try after being counted out
   int64_t conns = 0;
+  std::string poolKey;  // "ups:NAME:ADDR" (made on first use)
 };
 
 struct Upstream {
