@@ -20,6 +20,7 @@ std::span<const Module* const> allModules() {
       &http::httpAuthBasicModule(),    &http::httpMapModule(),     &http::httpGeoModule(),
       &http::httpSplitClientsModule(), &http::httpRefererModule(), &http::httpSecureLinkModule(),
       &upstream::httpUpstreamModule(), &upstream::proxyModule(),   &lua::luaModule(),
+      &lua::luaBalancerModule(),
   };
   static const bool indexed = [] {
     for (size_t i = 0; i < std::size(kModules); i++) kModules[i]->index = i;

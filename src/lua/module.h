@@ -19,6 +19,8 @@
 namespace lunet::lua {
 
 const conf::Module& luaModule();
+// balancer_by_lua* in upstream {} (phase_balancer.cc).
+const conf::Module& luaBalancerModule();
 
 // One piece of handler code: inline source or a file, compiled on first use.
 struct LuaHandler {

@@ -47,6 +47,7 @@ struct Proxy final : net::ClientConnection::User {
   bool clientHeaderSent = false;
   bool waitingDrain = false;
   bool keepConn = false;
+  bool inBalancer = false;
   uint64_t startMs = 0;     // first try (proxy_next_upstream_timeout)
   uint64_t tryStartMs = 0;  // this try
   TryState* cur = nullptr;
@@ -135,6 +136,12 @@ const char* actionOf(const Proxy* p) {
     default:
       return "reading upstream";
   }
+}
+
+// A timeout set by ngx.balancer.set_timeouts wins over the location's.
+int64_t timeoutOf(const Proxy* p, int64_t dflt, int64_t BalancerState::*field) {
+  const BalancerState* b = p->pick.bal;
+  return b != nullptr && b->*field > 0 ? b->*field : dflt;
 }
 
 void armTimer(Proxy* p, int64_t ms) {
@@ -310,7 +317,28 @@ void onConnected(void* data, net::ClientConnection* conn, const std::string&, in
 void connectPeer(Proxy* p) {
   Request& r = *p->r;
   p->state = Proxy::State::kConnecting;
-  Peer* peer = getPeer(&p->pick);
+  Peer* peer = nullptr;
+  const Upstream* ups = p->pick.ups;
+  p->pick.balancerPeer = false;
+  if (ups->balancer != nullptr) {
+    BalancerState* b = p->pick.bal;
+    b->peerSet = false;
+    b->recreate = false;
+    p->inBalancer = true;
+    int rc = ups->balancerRun(r, ups->balancer);
+    p->inBalancer = false;
+    if (rc != http::kOk) {
+      p->cur = nullptr;
+      finish(p, 500);
+      return;
+    }
+    if (b->recreate) buildRequest(p);
+    if (b->peerSet) {
+      peer = &b->peer;
+      p->pick.balancerPeer = true;
+    }
+  }
+  if (peer == nullptr) peer = getPeer(&p->pick);
   if (peer == nullptr) {
     LUNET_LOG(r.log, core::Level::kError, 0, "no live upstreams while connecting to upstream");
     TryState t;
@@ -367,7 +395,7 @@ void connectPeer(Proxy* p) {
     next(p, kFtError, "connect() failed", sysErr != 0 ? -sysErr : ECONNREFUSED);
     return;
   }
-  armTimer(p, p->conf->connectTimeout);
+  armTimer(p, timeoutOf(p, p->conf->connectTimeout, &BalancerState::connectTimeout));
 }
 
 // ---- Sending ------------------------------------------------------------------------
@@ -388,7 +416,7 @@ void onWritten(void* data, int status) {
   p->requestSent = true;
   if (p->state == Proxy::State::kSending) {
     p->state = Proxy::State::kHeader;
-    armTimer(p, p->conf->readTimeout);
+    armTimer(p, timeoutOf(p, p->conf->readTimeout, &BalancerState::readTimeout));
     // The answer may have come in before this callback (same loop turn).
     if (p->hlen > 0) parseHead(p);
   }
@@ -415,7 +443,7 @@ void sendRequest(Proxy* p) {
     return;
   }
   p->writes++;
-  armTimer(p, p->conf->sendTimeout);
+  armTimer(p, timeoutOf(p, p->conf->sendTimeout, &BalancerState::sendTimeout));
 }
 
 // ---- Failures and retries -------------------------------------------------------------
@@ -457,7 +485,15 @@ void next(Proxy* p, int64_t ft, const char* why, int sysErr) {
     p->cur->responseMs = static_cast<int64_t>(core::nowMsec() - p->tryStartMs);
   }
   bool cachedError = p->reused && ft == kFtError;
-  if (p->pick.current != nullptr) freePeer(r, &p->pick, ft != kFt403 && ft != kFt404);
+  if (p->pick.bal != nullptr) {
+    p->pick.bal->lastState = ft == kFt403 || ft == kFt404 ? 2 : 4;
+    p->pick.bal->lastStatus = status;
+  }
+  if (p->pick.balancerPeer) {
+    if (p->pick.tries > 0) p->pick.tries--;
+  } else if (p->pick.current != nullptr) {
+    freePeer(r, &p->pick, ft != kFt403 && ft != kFt404);
+  }
   if (cachedError) p->pick.tries++;  // a kept connection the peer had closed: not a try
   releaseConn(p, ft == kFt403 || ft == kFt404 ? false : false);
   int64_t mask = ft;
@@ -554,7 +590,7 @@ void onDrained(Request&, void* data) {
     finish(p, http::kError);
     return;
   }
-  armTimer(p, p->conf->readTimeout);
+  armTimer(p, timeoutOf(p, p->conf->readTimeout, &BalancerState::readTimeout));
 }
 
 // Passes the body bytes at..len on; ends the request once the body is done.
@@ -822,6 +858,7 @@ void parseHead(Proxy* p) {
 }  // namespace
 
 Proxy::~Proxy() {
+  delete pick.bal;
   gBufs.put(hcap, hbuf);
   gBufs.put(bcap, bbuf);
 }
@@ -887,10 +924,36 @@ void startUpstream(Request& r) {
   if (p->conf->nextTries > 0 && p->pick.tries > p->conf->nextTries) {
     p->pick.tries = p->conf->nextTries;
   }
+  p->pick.maxTries = p->conf->nextTries;
+  if (p->conf->ups->balancer != nullptr) p->pick.bal = new BalancerState;
   connectPeer(p);
 }
 
 }  // namespace
+
+BalancerState* balancerState(Request& r) noexcept {
+  ProxyCtx* ctx = proxyCtx(r);
+  if (ctx == nullptr || ctx->proxy == nullptr) return nullptr;
+  return ctx->proxy->pick.bal;
+}
+
+// nginx's ngx_http_lua_ffi_balancer_set_more_tries: within
+// proxy_next_upstream_tries counting the tries made and granted so far.
+bool addTries(Request& r, int64_t count) noexcept {
+  ProxyCtx* ctx = proxyCtx(r);
+  if (ctx == nullptr || ctx->proxy == nullptr) return true;
+  PeerPick& pick = ctx->proxy->pick;
+  bool full = true;
+  int64_t total = pick.bal->totalTries + pick.tries;
+  if (pick.maxTries > 0 && total + count > pick.maxTries) {
+    count = pick.maxTries - total;
+    full = false;
+  }
+  if (count < 0) count = 0;
+  pick.bal->totalTries += count;
+  pick.tries += count;
+  return full;
+}
 
 int proxyHandler(Request& r) {
   const auto* conf = r.loc<ProxyLoc>(proxyModule());

@@ -40,6 +40,21 @@ struct Peer {
   std::string poolKey;  // "ups:NAME:ADDR" (made on first use)
 };
 
+// balancer_by_lua*: src/lua runs the handler through this hook (the
+// upstream layer cannot see Lua). Returns kOk or kError (then 500).
+using BalancerRun = int (*)(http::Request& r, const void* handler) noexcept;
+
+// What the balancer code said for the try being chosen (ngx.balancer).
+struct BalancerState {
+  bool peerSet = false;  // set_current_peer
+  Peer peer;             // its address
+  int lastState = 0;     // get_last_failure: 0 none, 2 next, 4 failed (nginx's NGX_PEER_*)
+  int lastStatus = 0;
+  int64_t connectTimeout = -1, sendTimeout = -1, readTimeout = -1;  // set_timeouts (ms)
+  bool recreate = false;                                            // recreate_request
+  int64_t totalTries = 0;                                           // added by set_more_tries
+};
+
 struct Upstream {
   std::string name;  // the block's name, or "host:port" for an implicit one
   bool implicit = false;
@@ -52,8 +67,9 @@ struct Upstream {
   int64_t keepaliveTimeout = 60000;
   int64_t keepaliveRequests = 1000;
   int64_t keepaliveTime = 3600000;
-  // balancer_by_lua*: the Lua runtime's handler (set by src/lua), or null.
+  // balancer_by_lua*: the Lua runtime's handler and runner (set by src/lua).
   const void* balancer = nullptr;
+  BalancerRun balancerRun = nullptr;
   // "ups:NAME:" prefix of this upstream's keepalive pool keys.
   std::string poolPrefix;
   bool single() const noexcept { return peers.size() == 1 && backups.empty(); }
@@ -64,9 +80,19 @@ struct PeerPick {
   Upstream* ups = nullptr;
   uint8_t* tried = nullptr;  // one byte per peer then per backup (request arena)
   Peer* current = nullptr;
-  int64_t tries = 0;  // tries left
+  int64_t tries = 0;     // tries left
+  int64_t maxTries = 0;  // proxy_next_upstream_tries (0: none)
   bool onBackups = false;
+  BalancerState* bal = nullptr;  // with balancer_by_lua* (request arena)
+  bool balancerPeer = false;     // the current try's peer came from the balancer
 };
+
+// The balancer state of r's upstream (null when r has no upstream with
+// balancer_by_lua*), for ngx.balancer.
+BalancerState* balancerState(http::Request& r) noexcept;
+// set_more_tries: adds count tries, within proxy_next_upstream_tries;
+// returns false when the limit reduced them.
+bool addTries(http::Request& r, int64_t count) noexcept;
 
 // Prepares a pick for r (arena memory); tries = the upstream's peers as
 // nginx counts them (down ones excluded), at least 1.
