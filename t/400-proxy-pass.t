@@ -345,3 +345,18 @@ GET /p/z HTTP/1.0 host=later conn=close
 GET /q/
 --- response_body
 |
+
+
+
+=== TEST 21: proxy_method and proxy_set_body (with variables)
+--- config
+    location /p/ {
+        proxy_method PUT;
+        proxy_set_body "set body for $uri";
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT/body;
+    }
+--- request
+POST /p/x
+client body
+--- response_body
+PUT 17 nil [set body for /p/x]

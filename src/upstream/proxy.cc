@@ -235,7 +235,7 @@ void buildRequest(Proxy* p) {
   const ProxyLoc* c = p->conf;
   std::string h;
   h.reserve(512);
-  h.append(r.methodName);
+  h.append(c->method ? c->method->eval(r) : r.methodName);
   h += ' ';
   if (!c->hasUri && r.validUnparsedUri) {
     h.append(r.unparsedUri);
@@ -258,6 +258,12 @@ void buildRequest(Proxy* p) {
   // As nginx, Content-Length stays even with proxy_pass_request_body off.
   p->ctx->bodyLength = hasBody ? rb->received : -1;
   bool withBody = c->passRequestBody && hasBody;
+  std::string_view setBody;
+  if (c->setBody) {
+    setBody = c->setBody->eval(r);
+    p->ctx->bodyLength = static_cast<int64_t>(setBody.size());
+    withBody = false;
+  }
   for (const HeaderTpl& t : *c->headers) {
     if (t.empty) continue;
     std::string_view v = t.value.eval(r);
@@ -278,7 +284,7 @@ void buildRequest(Proxy* p) {
   }
   h += "\r\n";
   p->head = r.arena.dup(h);
-  unsigned n = 1;
+  unsigned n = setBody.empty() ? 1 : 2;
   if (withBody) {
     for (Buf* b = rb->bufs; b != nullptr; b = b->next) n += b->data.empty() ? 0 : 1;
   }
@@ -286,6 +292,10 @@ void buildRequest(Proxy* p) {
   p->bufs[0] =
       uv_buf_init(const_cast<char*>(p->head.data()), static_cast<unsigned>(p->head.size()));
   p->nbufs = 1;
+  if (!setBody.empty()) {
+    p->bufs[p->nbufs++] =
+        uv_buf_init(const_cast<char*>(setBody.data()), static_cast<unsigned>(setBody.size()));
+  }
   if (withBody) {
     for (Buf* b = rb->bufs; b != nullptr; b = b->next) {
       if (b->data.empty()) continue;

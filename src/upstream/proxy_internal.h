@@ -73,6 +73,8 @@ struct ProxyLoc : conf::ConfBase {
   int64_t interceptErrors = -1;
   int64_t ignoreClientAbort = -1;
   int64_t redirect = -1;  // 0 off, 1 default, 2 explicit pairs
+  std::shared_ptr<http::ComplexValue> method;   // proxy_method
+  std::shared_ptr<http::ComplexValue> setBody;  // proxy_set_body
   std::vector<std::pair<std::string, std::string>> redirects;
 };
 

@@ -196,6 +196,14 @@ void setIgnoredSize(Engine&, const ConfNode& n, ConfBase*, const Directive&) {
   (void)conf::parseSize(n, 0);
 }
 
+template <auto Member>
+void setComplex(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  auto& field = static_cast<ProxyLoc*>(c)->*Member;
+  if (field) fail(n, "\"" + n.name + "\" directive is duplicate");
+  field = std::make_shared<http::ComplexValue>();
+  field->compile(n, n.arg(0));
+}
+
 void setNotYet(Engine&, const ConfNode& n, ConfBase*, const Directive&) {
   fail(n, "\"" + n.name + "\" is not supported by Lunet yet");
 }
@@ -228,8 +236,8 @@ const Directive kDirectives[] = {
     {"proxy_temp_file_write_size", kLoc, conf::kTake1, setIgnoredSize},
     {"proxy_headers_hash_max_size", kLoc, conf::kTake1, setIgnoredSize},
     {"proxy_headers_hash_bucket_size", kLoc, conf::kTake1, setIgnoredSize},
-    {"proxy_set_body", kLoc, conf::kTake1, setNotYet},
-    {"proxy_method", kLoc, conf::kTake1, setNotYet},
+    {"proxy_set_body", kLoc, conf::kTake1, setComplex<&ProxyLoc::setBody>},
+    {"proxy_method", kLoc, conf::kTake1, setComplex<&ProxyLoc::method>},
     {"proxy_request_buffering", kLoc, conf::kFlag, setNotYet},
     {"proxy_ignore_headers", kLoc, conf::k1More, setNotYet},
     {"proxy_cache", kLoc, conf::kTake1, setNotYet},
@@ -341,6 +349,8 @@ void mergeLoc(Engine& e, ConfBase* parent, ConfBase* child) {
   conf::mergeValue(c->buffering, pa->buffering, int64_t{1});
   conf::mergeValue(c->interceptErrors, pa->interceptErrors, int64_t{0});
   conf::mergeValue(c->ignoreClientAbort, pa->ignoreClientAbort, int64_t{0});
+  if (!c->method) c->method = pa->method;
+  if (!c->setBody) c->setBody = pa->setBody;
   if (c->redirect == -1) {
     c->redirect = pa->redirect == -1 ? 1 : pa->redirect;
     c->redirects = pa->redirects;
