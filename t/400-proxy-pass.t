@@ -360,3 +360,46 @@ POST /p/x
 client body
 --- response_body
 PUT 17 nil [set body for /p/x]
+
+
+
+=== TEST 22: proxy_pass with variables: the URI part goes as evaluated; $proxy_host per request
+--- config
+    location /p/ {
+        set $b 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_pass http://$b/fixed$is_args$args;
+    }
+--- request
+GET /p/whatever?x=1
+--- response_body
+GET /fixed?x=1 HTTP/1.0 host=127.0.0.1:$TEST_NGINX_BACKEND_PORT conn=close
+
+
+
+=== TEST 23: proxy_pass with variables and no URI part: the request URI
+--- config
+    location /p/ {
+        set $b 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+        proxy_pass http://$b;
+    }
+--- request
+GET /p/a%20b?y=2
+--- response_body
+GET /p/a%20b?y=2 HTTP/1.0 host=127.0.0.1:$TEST_NGINX_BACKEND_PORT conn=close
+
+
+
+=== TEST 24: a variable naming an upstream block
+--- http_config
+    upstream backend2 {
+        server 127.0.0.1:$TEST_NGINX_BACKEND_PORT;
+    }
+--- config
+    location /p/ {
+        set $u backend2;
+        proxy_pass http://$u/z;
+    }
+--- request
+GET /p/
+--- response_body
+GET /z HTTP/1.0 host=backend2 conn=close

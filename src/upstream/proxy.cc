@@ -8,6 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
+#include <string>
 
 #include "core/time.h"
 #include "event/timeouts.h"
@@ -48,8 +50,13 @@ struct Proxy final : net::ClientConnection::User {
   bool waitingDrain = false;
   bool keepConn = false;
   bool inBalancer = false;
-  uint64_t startMs = 0;     // first try (proxy_next_upstream_timeout)
-  uint64_t tryStartMs = 0;  // this try
+  // The URI part of proxy_pass (evaluated when it has variables).
+  bool hasUri = false;
+  bool dynamicUrl = false;
+  std::string_view uri;
+  std::unique_ptr<Upstream> dynUps;  // proxy_pass with variables naming no upstream
+  uint64_t startMs = 0;              // first try (proxy_next_upstream_timeout)
+  uint64_t tryStartMs = 0;           // this try
   TryState* cur = nullptr;
 
   std::string_view head;
@@ -237,12 +244,14 @@ void buildRequest(Proxy* p) {
   h.reserve(512);
   h.append(c->method ? c->method->eval(r) : r.methodName);
   h += ' ';
-  if (!c->hasUri && r.validUnparsedUri) {
+  if (p->dynamicUrl && p->hasUri) {
+    h.append(p->uri);  // with variables the URI part goes as it is
+  } else if (!p->hasUri && r.validUnparsedUri) {
     h.append(r.unparsedUri);
   } else {
     size_t locLen = 0;
-    if (r.validLocation && c->hasUri) {
-      h.append(c->uri);
+    if (r.validLocation && p->hasUri) {
+      h.append(p->uri);
       locLen = c->locName.size() <= r.uri.size() ? c->locName.size() : 0;
     }
     appendEscapedUri(h, r.uri.substr(locLen), r.quoted || r.internal);
@@ -318,6 +327,9 @@ void onConnected(void* data, net::ClientConnection* conn, const std::string&, in
     return;
   }
   conn->createdMsec = core::nowMsec();
+  if (p->dynUps != nullptr && p->cur != nullptr && !conn->peerText.empty()) {
+    p->cur->addr = p->r->arena.dup(conn->peerText);  // a name: the address it resolved to
+  }
   if (p->slotCounted) net::KeepalivePool::get().counted(p->poolKey, conn);
   p->slotCounted = false;
   p->conn = conn;
@@ -561,6 +573,7 @@ std::string_view rewriteLocation(Proxy* p, std::string_view v) {
   Request& r = *p->r;
   if (c->redirect == 0) return v;
   if (c->redirect == 1) {
+    if (p->dynamicUrl) return v;  // nginx: no default with variables
     std::string from = c->hasUri ? c->url : c->url + "/";
     std::string_view to = c->hasUri ? std::string_view(c->locName) : std::string_view("/");
     if (c->locName.empty() || !r.validLocation) return v;
@@ -923,19 +936,80 @@ void Proxy::onRead(ssize_t nread) noexcept {
 
 namespace {
 
+// proxy_pass with variables: the URL of this request names an upstream
+// block, or one peer (an address, resolved when connecting if a name).
+Upstream* dynamicUpstream(Proxy* p) {
+  Request& r = *p->r;
+  std::string_view url = p->conf->urlValue->eval(r);
+  ProxyUrl u;
+  std::string err;
+  if (!parseProxyUrl(url, &u, &err)) {
+    LUNET_LOG(r.log, core::Level::kError, 0, "%s", err.c_str());
+    return nullptr;
+  }
+  p->dynamicUrl = true;
+  p->hasUri = u.hasUri;
+  p->uri = r.arena.dup(u.uri);
+  p->ctx->hostText = r.arena.dup(u.hostText);
+  p->ctx->portText = r.arena.dup(u.portText);
+  if (!u.hasPort && p->conf->upsMain != nullptr) {
+    for (const auto& x : p->conf->upsMain->upstreams) {
+      if (!x->implicit && x->name == u.upsName) return x.get();
+    }
+  }
+  auto d = std::make_unique<Upstream>();
+  d->name = u.upsName;
+  d->implicit = true;
+  d->poolPrefix = "ups:" + u.upsName + ":";
+  Peer peer;
+  peer.server = u.upsName;
+  if (u.upsName.rfind("unix:", 0) == 0) {
+    peer.target.path = u.upsName.substr(5);
+    peer.name = u.upsName;
+  } else {
+    std::string host = u.upsName;
+    uint16_t port = 80;
+    if (u.hasPort) {
+      size_t c = host.rfind(':');
+      port = static_cast<uint16_t>(std::atoi(host.c_str() + c + 1));
+      host.resize(c);
+    }
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']') {
+      host = host.substr(1, host.size() - 2);
+    }
+    net::SockAddr sa;
+    peer.target.host = host;
+    peer.target.port = port;
+    peer.name = net::parseNumeric(host, port, &sa) ? sa.text() : host + ":" + std::to_string(port);
+  }
+  d->peers.push_back(std::move(peer));
+  p->dynUps = std::move(d);
+  return p->dynUps.get();
+}
+
 void startUpstream(Request& r) {
   ProxyCtx* ctx = proxyCtx(r);
   if (ctx == nullptr || ctx->proxy == nullptr) return;
   Proxy* p = ctx->proxy;
   if (p->state != Proxy::State::kIdle) return;
+  Upstream* ups = p->conf->ups;
+  p->hasUri = p->conf->hasUri;
+  p->uri = p->conf->uri;
+  if (p->conf->urlValue) {
+    ups = dynamicUpstream(p);
+    if (ups == nullptr) {
+      finish(p, 500);
+      return;
+    }
+  }
   buildRequest(p);
   p->startMs = core::nowMsec();
-  initPick(r, p->conf->ups, &p->pick);
+  initPick(r, ups, &p->pick);
   if (p->conf->nextTries > 0 && p->pick.tries > p->conf->nextTries) {
     p->pick.tries = p->conf->nextTries;
   }
   p->pick.maxTries = p->conf->nextTries;
-  if (p->conf->ups->balancer != nullptr) p->pick.bal = new BalancerState;
+  if (ups->balancer != nullptr) p->pick.bal = new BalancerState;
   connectPeer(p);
 }
 

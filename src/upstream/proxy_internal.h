@@ -39,6 +39,18 @@ struct HeaderTpl {
 };
 using HeaderTpls = std::vector<HeaderTpl>;
 
+// A proxy_pass URL taken apart.
+struct ProxyUrl {
+  std::string hostText;  // $proxy_host
+  std::string portText;  // $proxy_port
+  std::string upsName;   // "host:port", "host", "unix:/path"
+  std::string uri;
+  bool hasUri = false;
+  bool hasPort = false;
+};
+// Returns false with nginx's message in *err.
+bool parseProxyUrl(std::string_view url, ProxyUrl* out, std::string* err);
+
 struct ProxyLoc : conf::ConfBase {
   // proxy_pass (this location only, not inherited).
   bool pass = false;
@@ -51,7 +63,9 @@ struct ProxyLoc : conf::ConfBase {
   std::string upsName;      // the upstream to look for (name or host:port)
   bool implicitOk = false;  // no upstream of that name: make one from the address
   Upstream* ups = nullptr;
-  std::string locName;  // the location's name: what the URI part replaces
+  std::shared_ptr<http::ComplexValue> urlValue;  // proxy_pass with variables
+  UpstreamMain* upsMain = nullptr;               // where it looks for upstream blocks
+  std::string locName;                           // the location's name: what the URI part replaces
 
   // Inherited.
   std::shared_ptr<HeaderTpls> userHeaders;  // proxy_set_header, in order
@@ -72,7 +86,7 @@ struct ProxyLoc : conf::ConfBase {
   int64_t buffering = -1;
   int64_t interceptErrors = -1;
   int64_t ignoreClientAbort = -1;
-  int64_t redirect = -1;  // 0 off, 1 default, 2 explicit pairs
+  int64_t redirect = -1;                        // 0 off, 1 default, 2 explicit pairs
   std::shared_ptr<http::ComplexValue> method;   // proxy_method
   std::shared_ptr<http::ComplexValue> setBody;  // proxy_set_body
   std::vector<std::pair<std::string, std::string>> redirects;
@@ -96,8 +110,9 @@ struct ProxyCtx {
   Proxy* proxy = nullptr;
   const ProxyLoc* conf = nullptr;
   core::ArenaVec<TryState> tries;
-  http::HeaderList headers;  // the last response's head ($upstream_http_*)
-  int64_t bodyLength = -1;   // $proxy_internal_body_length
+  http::HeaderList headers;             // the last response's head ($upstream_http_*)
+  int64_t bodyLength = -1;              // $proxy_internal_body_length
+  std::string_view hostText, portText;  // proxy_pass with variables: this request's
 };
 ProxyCtx* proxyCtx(http::Request& r) noexcept;
 

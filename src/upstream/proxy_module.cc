@@ -26,55 +26,91 @@ conf::ConfPtr createLoc() { return std::make_unique<ProxyLoc>(); }
 
 bool startsWith(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
 
-void setPass(Engine& e, const ConfNode& n, ConfBase* c, const Directive&) {
-  auto* p = static_cast<ProxyLoc*>(c);
-  auto* clcf = const_cast<http::HttpCoreLoc*>(http::coreLoc(e.level()));
-  if (p->pass || clcf->handler != nullptr) fail(n, "\"proxy_pass\" directive is duplicate");
-  std::string url = n.arg(0);
-  if (url.find('$') != std::string::npos) {
-    fail(n, "\"proxy_pass\" with variables is not supported by Lunet yet");
+}  // namespace
+
+bool parseProxyUrl(std::string_view url, ProxyUrl* out, std::string* err) {
+  if (!startsWith(url, "http://")) {
+    *err = "invalid URL prefix in \"" + std::string(url) + "\"";
+    return false;
   }
-  if (startsWith(url, "https://")) {
-    fail(n, "\"proxy_pass https://\" is not supported by Lunet yet");
-  }
-  if (!startsWith(url, "http://")) fail(n, "invalid URL prefix in \"" + url + "\"");
-  std::string rest = url.substr(7);
+  std::string rest(url.substr(7));
   std::string hostPart;
   if (startsWith(rest, "unix:")) {
     // http://unix:/path:/uri
     size_t colon = rest.find(':', 5);
     hostPart = rest.substr(0, colon);
     rest = colon == std::string::npos ? "" : rest.substr(colon + 1);
-    p->hostText = "unix:" + hostPart.substr(5);
-    p->portText = "";
-    p->upsName = hostPart;
-    p->implicitOk = true;
+    out->hostText = "unix:" + hostPart.substr(5);
+    out->portText = "";
+    out->upsName = hostPart;
   } else {
-    size_t slash = rest.find('/');
+    size_t slash = rest.find_first_of("/?");
     hostPart = rest.substr(0, slash);
     rest = slash == std::string::npos ? "" : rest.substr(slash);
-    if (hostPart.empty()) fail(n, "no host in upstream \"" + url.substr(7) + "\"");
+    if (hostPart.empty()) {
+      *err = "no host in upstream \"" + std::string(url.substr(7)) + "\"";
+      return false;
+    }
     size_t colon = hostPart.rfind(':');
     bool hasPort = colon != std::string::npos && hostPart.find(']', colon) == std::string::npos;
     if (hasPort) {
       std::string port = hostPart.substr(colon + 1);
       int64_t v = 0;
       if (!conf::tryParseNumber(port, &v) || v < 1 || v > 65535) {
-        fail(n, "invalid port in upstream \"" + hostPart + "\"");
+        *err = "invalid port in upstream \"" + hostPart + "\"";
+        return false;
       }
-      p->portText = port;
-      p->hostText = v == 80 ? hostPart.substr(0, colon) : hostPart;
-      p->upsName = hostPart;
-      p->implicitOk = true;
+      out->portText = port;
+      out->hostText = v == 80 ? hostPart.substr(0, colon) : hostPart;
+      out->upsName = hostPart;
+      out->hasPort = true;
     } else {
-      p->portText = "80";
-      p->hostText = hostPart;
-      p->upsName = hostPart;
-      p->implicitOk = true;  // unless an upstream of that name exists
+      out->portText = "80";
+      out->hostText = hostPart;
+      out->upsName = hostPart;
     }
   }
-  p->hasUri = !rest.empty();
-  p->uri = rest;
+  out->hasUri = !rest.empty();
+  out->uri = rest;
+  return true;
+}
+
+namespace {
+
+void setPass(Engine& e, const ConfNode& n, ConfBase* c, const Directive&) {
+  auto* p = static_cast<ProxyLoc*>(c);
+  auto* clcf = const_cast<http::HttpCoreLoc*>(http::coreLoc(e.level()));
+  if (p->pass || clcf->handler != nullptr) fail(n, "\"proxy_pass\" directive is duplicate");
+  std::string url = n.arg(0);
+  if (url.find('$') != std::string::npos) {
+    // Evaluated per request (proxy.cc); only the scheme is checked now.
+    if (!startsWith(url, "http://") && !startsWith(url, "$")) {
+      if (startsWith(url, "https://")) {
+        fail(n, "\"proxy_pass https://\" is not supported by Lunet yet");
+      }
+      fail(n, "invalid URL prefix in \"" + url + "\"");
+    }
+    p->urlValue = std::make_shared<http::ComplexValue>();
+    p->urlValue->compile(n, url);
+    p->pass = true;
+    p->passNode = n;
+    p->locName = clcf->name;
+    p->url = url;
+    clcf->handler = proxyHandler;
+    return;
+  }
+  if (startsWith(url, "https://")) {
+    fail(n, "\"proxy_pass https://\" is not supported by Lunet yet");
+  }
+  ProxyUrl u;
+  std::string err;
+  if (!parseProxyUrl(url, &u, &err)) fail(n, err);
+  p->hostText = u.hostText;
+  p->portText = u.portText;
+  p->upsName = u.upsName;
+  p->implicitOk = true;
+  p->hasUri = u.hasUri;
+  p->uri = u.uri;
   p->url = url;
   if (p->hasUri &&
       (clcf->match == http::LocMatch::kRegex || clcf->match == http::LocMatch::kRegexCaseless ||
@@ -355,7 +391,8 @@ void mergeLoc(Engine& e, ConfBase* parent, ConfBase* child) {
     c->redirect = pa->redirect == -1 ? 1 : pa->redirect;
     c->redirects = pa->redirects;
   }
-  if (c->pass && c->ups == nullptr) resolvePass(e, c);
+  if (c->pass && c->ups == nullptr && !c->urlValue) resolvePass(e, c);
+  if (c->urlValue) c->upsMain = upstreamMain(e);
 }
 
 // ---- Variables -----------------------------------------------------------------
@@ -383,10 +420,10 @@ void proxyVar(Request& r, std::string_view, VarValue* out, uintptr_t id) {
   ProxyCtx* ctx = proxyCtx(r);
   switch (id) {
     case kProxyHost:
-      if (ctx != nullptr) setValue(out, ctx->conf->hostText);
+      if (ctx != nullptr) setValue(out, ctx->conf->urlValue ? ctx->hostText : ctx->conf->hostText);
       return;
     case kProxyPort:
-      if (ctx != nullptr) setValue(out, ctx->conf->portText);
+      if (ctx != nullptr) setValue(out, ctx->conf->urlValue ? ctx->portText : ctx->conf->portText);
       return;
     case kProxyBodyLength: {
       if (ctx == nullptr || ctx->bodyLength < 0) return;
