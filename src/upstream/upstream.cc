@@ -2,9 +2,12 @@
 // smooth weighted round robin with its passive health rules.
 #include "upstream/upstream.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <array>
+#include <cstdlib>
 #include <cstring>
 
 #include "conf/cycle.h"
@@ -93,6 +96,33 @@ void setKeepaliveRequests(Engine&, const ConfNode& n, ConfBase* c, const Directi
   static_cast<UpstreamMain*>(c)->current->keepaliveRequests = v;
 }
 
+void setBalance(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  Upstream* u = static_cast<UpstreamMain*>(c)->current;
+  if (u->balance != Balance::kRoundRobin) fail(n, "load balancing method redefined");
+  if (n.name == "least_conn") {
+    u->balance = Balance::kLeastConn;
+  } else if (n.name == "ip_hash") {
+    u->balance = Balance::kIpHash;
+  } else if (n.name == "hash") {
+    if (n.args.size() == 2) {
+      if (n.arg(1) != "consistent") fail(n, "invalid parameter \"" + n.arg(1) + "\"");
+      fail(n, "\"hash ... consistent\" is not supported by Lunet yet");
+    }
+    u->balance = Balance::kHash;
+    u->hashKey = std::make_shared<http::ComplexValue>();
+    u->hashKey->compile(n, n.arg(0));
+  } else {
+    u->balance = Balance::kRandom;
+    if (!n.args.empty()) {
+      if (n.arg(0) != "two") fail(n, "invalid parameter \"" + n.arg(0) + "\"");
+      if (n.args.size() == 2 && n.arg(1) != "least_conn") {
+        fail(n, "invalid parameter \"" + n.arg(1) + "\"");
+      }
+      u->balance = Balance::kRandomTwo;
+    }
+  }
+}
+
 void setNotYet(Engine&, const ConfNode& n, ConfBase*, const Directive&) {
   fail(n, "\"" + n.name + "\" is not supported by Lunet yet");
 }
@@ -130,10 +160,10 @@ const Directive kDirectives[] = {
     {"keepalive_time", conf::kHttpUpsCtx, conf::kTake1, setKeepaliveTime, conf::Slot::kMain},
     {"keepalive_requests", conf::kHttpUpsCtx, conf::kTake1, setKeepaliveRequests,
      conf::Slot::kMain},
-    {"least_conn", conf::kHttpUpsCtx, conf::kNoArgs, setNotYet, conf::Slot::kNone},
-    {"ip_hash", conf::kHttpUpsCtx, conf::kNoArgs, setNotYet, conf::Slot::kNone},
-    {"hash", conf::kHttpUpsCtx, conf::kTake12, setNotYet, conf::Slot::kNone},
-    {"random", conf::kHttpUpsCtx, conf::kNoArgs | conf::kTake12, setNotYet, conf::Slot::kNone},
+    {"least_conn", conf::kHttpUpsCtx, conf::kNoArgs, setBalance, conf::Slot::kMain},
+    {"ip_hash", conf::kHttpUpsCtx, conf::kNoArgs, setBalance, conf::Slot::kMain},
+    {"hash", conf::kHttpUpsCtx, conf::kTake12, setBalance, conf::Slot::kMain},
+    {"random", conf::kHttpUpsCtx, conf::kNoArgs | conf::kTake12, setBalance, conf::Slot::kMain},
     {"zone", conf::kHttpUpsCtx, conf::kTake12, setNotYet, conf::Slot::kNone},
 };
 
@@ -242,6 +272,7 @@ std::vector<Peer> resolveServer(const ConfNode& n, std::string_view addr, uint16
 
 void initPick(http::Request& r, Upstream* u, PeerPick* pick) noexcept {
   pick->ups = u;
+  pick->r = &r;
   size_t n = u->peers.size() + u->backups.size();
   pick->tried = static_cast<uint8_t*>(r.arena.alloc(n > 0 ? n : 1, 1));
   std::memset(pick->tried, 0, n > 0 ? n : 1);
@@ -284,9 +315,174 @@ Peer* pickFrom(std::vector<Peer>& peers, uint8_t* tried) noexcept {
 
 }  // namespace
 
+namespace {
+
+bool usable(const Peer& p, uint64_t now) {
+  if (p.down) return false;
+  return !(p.maxFails > 0 && p.fails >= p.maxFails &&
+           now - p.checked <= static_cast<uint64_t>(p.failTimeout));
+}
+
+Peer* take(std::vector<Peer>& peers, uint8_t* tried, size_t i, uint64_t now) {
+  Peer& p = peers[i];
+  tried[i] = 1;
+  if (now - p.checked > static_cast<uint64_t>(p.failTimeout)) p.checked = now;
+  return &p;
+}
+
+// The peer the weight point w falls on (nginx walks the list the same way).
+size_t byWeight(const std::vector<Peer>& peers, uint64_t w) {
+  size_t i = 0;
+  while (i + 1 < peers.size() && w >= static_cast<uint64_t>(peers[i].weight)) {
+    w -= static_cast<uint64_t>(peers[i].weight);
+    i++;
+  }
+  return i;
+}
+
+uint64_t totalWeight(const std::vector<Peer>& peers) {
+  uint64_t t = 0;
+  for (const Peer& p : peers) t += static_cast<uint64_t>(p.weight);
+  return t;
+}
+
+uint32_t crc32(uint32_t crc, std::string_view s) {
+  static const auto kTable = [] {
+    std::array<uint32_t, 256> t{};
+    for (uint32_t i = 0; i < 256; i++) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; k++) c = (c & 1) ? 0xedb88320u ^ (c >> 1) : c >> 1;
+      t[i] = c;
+    }
+    return t;
+  }();
+  for (unsigned char ch : s) crc = kTable[(crc ^ ch) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+// nginx's ngx_http_upstream_get_ip_hash_peer: the first three bytes of an
+// IPv4 client address (all sixteen of IPv6), 20 misses at most.
+Peer* ipHashPeer(PeerPick* pick) {
+  std::vector<Peer>& peers = pick->ups->peers;
+  uint64_t now = core::nowMsec();
+  unsigned char addr[16];
+  size_t len = 0;
+  std::string text(http::clientAddrText(*pick->r));
+  if (inet_pton(AF_INET, text.c_str(), addr) == 1) {
+    len = 3;
+  } else if (inet_pton(AF_INET6, text.c_str(), addr) == 1) {
+    len = 16;
+  }
+  uint64_t total = totalWeight(peers);
+  if (len == 0 || total == 0) return nullptr;
+  uint32_t hash = pick->hash == 0 ? 89 : pick->hash;
+  for (;;) {
+    for (size_t i = 0; i < len; i++) hash = (hash * 113 + addr[i]) % 6271;
+    size_t i = byWeight(peers, hash % total);
+    if (!pick->tried[i] && usable(peers[i], now)) {
+      pick->hash = hash;
+      return take(peers, pick->tried, i, now);
+    }
+    if (++pick->hashTries > 20) return nullptr;
+  }
+}
+
+// nginx's ngx_http_upstream_get_hash_peer (Cache::Memcached compatible):
+// ((crc32([REHASH] KEY) >> 16) & 0x7fff) + PREV_HASH.
+Peer* hashPeer(PeerPick* pick) {
+  std::vector<Peer>& peers = pick->ups->peers;
+  uint64_t now = core::nowMsec();
+  uint64_t total = totalWeight(peers);
+  if (total == 0) return nullptr;
+  std::string_view key = pick->ups->hashKey->eval(*pick->r);
+  for (;;) {
+    uint32_t crc = 0xffffffffu;
+    if (pick->rehash > 0) crc = crc32(crc, std::to_string(pick->rehash));
+    crc = crc32(crc, key) ^ 0xffffffffu;
+    pick->hash += (crc >> 16) & 0x7fff;
+    pick->rehash++;
+    size_t i = byWeight(peers, pick->hash % total);
+    if (!pick->tried[i] && usable(peers[i], now)) return take(peers, pick->tried, i, now);
+    if (++pick->hashTries > 20) return nullptr;
+  }
+}
+
+// least_conn: the fewest connections per weight; ties by weighted round robin.
+Peer* leastConnPeer(std::vector<Peer>& peers, uint8_t* tried) {
+  uint64_t now = core::nowMsec();
+  Peer* best = nullptr;
+  for (size_t i = 0; i < peers.size(); i++) {
+    Peer& p = peers[i];
+    if (tried[i] || !usable(p, now)) continue;
+    if (best == nullptr || p.conns * best->weight < best->conns * p.weight) best = &p;
+  }
+  if (best == nullptr) return nullptr;
+  Peer* chosen = nullptr;
+  size_t chosenIdx = 0;
+  int64_t total = 0;
+  for (size_t i = 0; i < peers.size(); i++) {
+    Peer& p = peers[i];
+    if (tried[i] || !usable(p, now) || p.conns * best->weight != best->conns * p.weight) continue;
+    p.currentWeight += p.effectiveWeight;
+    total += p.effectiveWeight;
+    if (p.effectiveWeight < p.weight) p.effectiveWeight++;
+    if (chosen == nullptr || p.currentWeight > chosen->currentWeight) {
+      chosen = &p;
+      chosenIdx = i;
+    }
+  }
+  chosen->currentWeight -= total;
+  return take(peers, tried, chosenIdx, now);
+}
+
+// random [two [least_conn]]: by weight; of two, the one with fewer
+// connections.
+Peer* randomPeer(std::vector<Peer>& peers, uint8_t* tried, bool two) {
+  uint64_t now = core::nowMsec();
+  uint64_t total = totalWeight(peers);
+  if (total == 0) return nullptr;
+  auto one = [&]() -> long {
+    for (int n = 0; n < 20; n++) {
+      size_t i = byWeight(peers, static_cast<uint64_t>(std::rand()) % total);
+      if (!tried[i] && usable(peers[i], now)) return static_cast<long>(i);
+    }
+    return -1;
+  };
+  long a = one();
+  if (a < 0) return nullptr;
+  if (two) {
+    long b = one();
+    if (b >= 0 && peers[b].conns * peers[a].weight < peers[a].conns * peers[b].weight) a = b;
+  }
+  return take(peers, tried, static_cast<size_t>(a), now);
+}
+
+}  // namespace
+
 Peer* getPeer(PeerPick* pick) noexcept {
   Upstream* u = pick->ups;
   Peer* p = nullptr;
+  if (!u->single() && !pick->onBackups && u->balance != Balance::kRoundRobin) {
+    switch (u->balance) {
+      case Balance::kLeastConn:
+        p = leastConnPeer(u->peers, pick->tried);
+        break;
+      case Balance::kIpHash:
+        if (pick->hashTries <= 20) p = ipHashPeer(pick);
+        break;
+      case Balance::kHash:
+        if (pick->hashTries <= 20) p = hashPeer(pick);
+        break;
+      default:
+        p = randomPeer(u->peers, pick->tried, u->balance == Balance::kRandomTwo);
+        break;
+    }
+    if (p != nullptr) {
+      pick->current = p;
+      p->conns++;
+      return p;
+    }
+  }
   if (u->single()) {
     // nginx: a lone server is never counted out by max_fails.
     p = (u->peers[0].down || pick->tried[0]) ? nullptr : &u->peers[0];

@@ -17,6 +17,7 @@
 
 #include "conf/module.h"
 #include "http/request.h"
+#include "http/variables.h"
 #include "net/connect.h"
 
 namespace lunet::upstream {
@@ -55,6 +56,9 @@ struct BalancerState {
   int64_t totalTries = 0;                                           // added by set_more_tries
 };
 
+// The balancing method of an upstream block.
+enum class Balance : uint8_t { kRoundRobin, kLeastConn, kIpHash, kHash, kRandom, kRandomTwo };
+
 struct Upstream {
   std::string name;  // the block's name, or "host:port" for an implicit one
   bool implicit = false;
@@ -70,6 +74,9 @@ struct Upstream {
   // balancer_by_lua*: the Lua runtime's handler and runner (set by src/lua).
   const void* balancer = nullptr;
   BalancerRun balancerRun = nullptr;
+  Balance balance = Balance::kRoundRobin;
+  std::shared_ptr<http::ComplexValue> hashKey;  // hash KEY
+  bool randomLeastConn = false;                 // random two least_conn
   // "ups:NAME:" prefix of this upstream's keepalive pool keys.
   std::string poolPrefix;
   bool single() const noexcept { return peers.size() == 1 && backups.empty(); }
@@ -85,6 +92,10 @@ struct PeerPick {
   bool onBackups = false;
   BalancerState* bal = nullptr;  // with balancer_by_lua* (request arena)
   bool balancerPeer = false;     // the current try's peer came from the balancer
+  http::Request* r = nullptr;
+  uint32_t hash = 0;       // ip_hash / hash: carried over retries as nginx
+  uint32_t rehash = 0;     // hash: iterations so far
+  uint32_t hashTries = 0;  // ip_hash / hash: misses before falling back to round robin
 };
 
 // The balancer state of r's upstream (null when r has no upstream with

@@ -10,6 +10,7 @@
 # What a request gets, by its path:
 #   /echo...          200, the request head and body as received
 #   /id...            200, "NAME\n"
+#   /delayid/MS       200, "NAME\n" after MS ms
 #   /code/NNN         status NNN, body "code NNN from NAME\n"
 #   /delay/MS         waits MS ms before the head (read timeouts)
 #   /slowbody/MS      sends the head, waits MS ms, then the body
@@ -113,6 +114,9 @@ sub serve {
         };
         if ($uri =~ m{^/echo}) {
             $send->("200 OK", $head . $body, "Content-Type: text/plain\r\n");
+        } elsif ($uri =~ m{^/delayid/(\d+)}) {
+            sleep($1 / 1000);
+            $send->("200 OK", "$name\n");
         } elsif ($uri =~ m{^/id}) {
             $send->("200 OK", "$name\n");
         } elsif ($uri =~ m{^/code/(\d+)}) {
