@@ -62,6 +62,9 @@ test: check-layers build build-asan
 	@./build/release/lunet_unit --gtest_brief=1
 	@echo "== unit tests (ASan + UBSan)"
 	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_unit --gtest_brief=1
+	@echo "== examples/embed (release, then ASan + UBSan)"
+	@./build/release/lunet_embed_example 18480
+	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_embed_example 18481
 	@echo "== t/ (prove)"
 	@$(MAKE) --no-print-directory prove
 	@echo "== t/ (prove, ASan + UBSan build)"

@@ -55,7 +55,7 @@ CyclePtr loadCycle(const Options& opts) {
 
   ParseOptions po;
   po.confPrefix = cycle->confPrefix;
-  cycle->tree = parseFile(cf, po);
+  cycle->tree = opts.confText ? parseString(*opts.confText, cf, po) : parseFile(cf, po);
   if (!opts.directives.empty()) {
     auto extra = parseString(opts.directives, "command line", po);
     for (auto& n : extra) cycle->tree.push_back(std::move(n));
@@ -72,8 +72,10 @@ CyclePtr loadCycle(const Options& opts) {
       // core() works while the config is read (init_by_lua reads
       // master_process and marks the privileged agent); its defaults come
       // with the core module's initMain.
-      if (m->type == ModuleType::kCore)
+      if (m->type == ModuleType::kCore) {
         cycle->coreConf = static_cast<CoreConf*>(cycle->confs[m->index].get());
+        if (opts.embedded) cycle->coreConf->masterProcess = cycle->coreConf->daemon = 0;
+      }
     }
   }
 

@@ -17,6 +17,8 @@
 #include "core/log.h"
 #include "shm/zone.h"
 
+struct lua_State;
+
 namespace lunet::conf {
 
 // How this process was started; see ngx.process.type().
@@ -67,6 +69,18 @@ struct Options {
   std::string directives;  // -g
   bool testOnly = false;   // -t / -T
   bool quiet = false;      // -q
+  // Config text held in memory (liblunet's Server::fromString): parsed
+  // instead of reading confFile, which still names it in messages and is
+  // where relative includes start.
+  std::optional<std::string> confText;
+  // liblunet: Lua modules the embedding program provides, as
+  // package.preload entries of every VM of the generation: C openers
+  // (lua_CFunction) and Lua sources.
+  std::vector<std::pair<std::string, int (*)(lua_State*)>> luaOpeners;
+  std::vector<std::pair<std::string, std::string>> luaSources;
+  // liblunet: always one process, never a daemon (master_process and
+  // daemon read as off whatever the config says).
+  bool embedded = false;
 };
 
 struct Cycle {

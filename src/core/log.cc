@@ -68,6 +68,16 @@ int ErrorLog::add(const std::string& path, Level level) {
   return 0;
 }
 
+void ErrorLog::addCallback(Level level, LogCallback fn, void* data) {
+  LogSink s;
+  s.path = "callback";
+  s.level = level;
+  s.fn = fn;
+  s.fnData = data;
+  if (level > max_) max_ = level;
+  sinks_.push_back(std::move(s));
+}
+
 int ErrorLog::reopen(uid_t owner) {
   int first = 0;
   for (auto& s : sinks_) {
@@ -98,6 +108,10 @@ bool ErrorLog::writesStderr(Level l) const {
 void ErrorLog::writeLine(Level l, std::string_view line) const {
   for (const auto& s : sinks_) {
     if (l > s.level) continue;
+    if (s.fn != nullptr) {
+      s.fn(s.fnData, l, line);
+      continue;
+    }
     // One write(2) per line so concurrent processes do not interleave.
     ssize_t n = ::write(s.fd, line.data(), line.size());
     (void)n;

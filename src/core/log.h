@@ -35,11 +35,15 @@ std::string_view levelName(Level l);
 bool parseLevel(std::string_view name, Level* out);
 
 // One destination: a file (or stderr) and the most verbose level it takes.
+// A sink may also be a function (an embedding program's log callback).
+using LogCallback = void (*)(void* data, Level level, std::string_view line);
 struct LogSink {
   std::string path;  // absolute, or "stderr"
   Level level = Level::kError;
   int fd = -1;
   bool ownsFd = false;
+  LogCallback fn = nullptr;  // set: lines go to fn(fnData, ...), not to fd
+  void* fnData = nullptr;
 };
 
 // A set of sinks (one `error_log` directive may appear several times).
@@ -52,6 +56,8 @@ class ErrorLog {
 
   // Opens (append, create) path; "stderr" means fd 2. Returns 0 or errno.
   int add(const std::string& path, Level level);
+  // Adds a function sink taking lines up to `level` (each ends in '\n').
+  void addCallback(Level level, LogCallback fn, void* data);
   // Reopens every file sink (USR1). A file created by a root process is
   // chowned to `owner` (when not -1). Returns 0 or the first errno.
   int reopen(uid_t owner = static_cast<uid_t>(-1));

@@ -355,6 +355,27 @@ void initMain(Engine&, ConfBase* c) {
   mc->socket.fillDefaults();
 }
 
+// liblunet's registerLuaModule / preloadLua: package.preload entries.
+void addEmbedderModules(lua_State* L, const conf::Options& o) {
+  if (o.luaOpeners.empty() && o.luaSources.empty()) return;
+  lua_getglobal(L, "package");
+  lua_getfield(L, -1, "preload");
+  for (const auto& [name, fn] : o.luaOpeners) {
+    lua_pushcfunction(L, fn);
+    lua_setfield(L, -2, name.c_str());
+  }
+  for (const auto& [name, src] : o.luaSources) {
+    std::string chunk = "=" + name;
+    if (luaL_loadbuffer(L, src.data(), src.size(), chunk.c_str()) != 0) {
+      std::string err = lua_tostring(L, -1);
+      lua_pop(L, 3);
+      throw conf::ConfError("failed to load preloaded Lua module \"" + name + "\": " + err);
+    }
+    lua_setfield(L, -2, name.c_str());
+  }
+  lua_pop(L, 2);
+}
+
 // See initCycle(): set only while init_by_lua runs.
 conf::Cycle* gInitCycle = nullptr;
 
@@ -371,6 +392,7 @@ void postConfiguration(Engine& e) {
   Vm& vm = *mc->vm;
   setCurrentVm(&vm);
   addSharedDicts(vm.state(), *mc);
+  addEmbedderModules(vm.state(), e.cycle().options);
 
   if (mc->anyRewrite) registerRewritePhase();
   if (mc->anyAccess) registerAccessPhase();
@@ -410,6 +432,7 @@ void initProcess(conf::Cycle& c) {
   limits.maxRunning = mc->maxRunningTimers;
   limits.queueOverflow = mc->timerOverflowQueue == 1;
   mc->vm->timers().setLimits(limits);
+  net::KeepalivePool::get().start();
   if (mc->resolverValid >= 0)
     net::Resolver::get().setValidSeconds(static_cast<uint32_t>(mc->resolverValid));
   if (mc->resolverTimeout > 0)

@@ -84,6 +84,8 @@ class KeepalivePool {
 
   // Graceful exit: closes every idle connection; put() closes from now on.
   void shutdown() noexcept;
+  // A process (or an embedded server) starts serving: pooling works again.
+  void start() noexcept { shutdown_ = false; }
 
   struct Stats {
     size_t idle = 0, busy = 0, waiting = 0, size = 0, backlog = 0;

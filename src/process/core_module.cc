@@ -158,6 +158,7 @@ void initCore(Engine& e, ConfBase* c) {
   if (cc->workerProcesses == -1) cc->workerProcesses = 1;
   if (cc->daemon == -1) cc->daemon = 1;
   if (cc->masterProcess == -1) cc->masterProcess = 1;
+  if (e.cycle().options.embedded) cc->masterProcess = cc->daemon = 0;
   if (!cc->pid) cc->pid = "logs/nginx.pid";
   if (cc->shutdownTimeout == -1) cc->shutdownTimeout = 0;  // 0: wait forever
   if (cc->workerConnections == -1) cc->workerConnections = 512;

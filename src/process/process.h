@@ -25,6 +25,18 @@ int runMaster(CyclePtr cycle);
 // Runs the whole server in this one process (master_process off).
 int runSingle(CyclePtr cycle);
 
+// liblunet (src/embed): the single process's work on a private loop
+// (event::loop()) that the embedding program drives. No signal handler,
+// environment change, title or exit. startEmbedded() returns false when a
+// server already runs in this process. stopEmbedded() begins the graceful
+// exit; once embeddedDrained() (checked after each run of the loop),
+// finishEmbedded() runs the exit hooks (exit_worker_by_lua) and frees the
+// loop.
+bool startEmbedded(Cycle& cycle);
+void stopEmbedded();
+bool embeddedDrained();
+void finishEmbedded();
+
 // Writes / removes the pid file of `cycle`.
 bool writePidFile(const Cycle& cycle);
 void deletePidFile(const Cycle& cycle);

@@ -7,12 +7,14 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/log.h"
 #include "core/time.h"
 #include "event/loop.h"
+#include "net/pool.h"
 #include "os/proctitle.h"
 #include "process/process.h"
 #include "process/worker_internal.h"
@@ -37,7 +39,10 @@ struct WorkerState {
   event::UvHandle<uv_prepare_t> prepare;
   event::UvHandle<uv_check_t> check;
   event::UvHandle<uv_timer_t> shutdownTimer;
+  // liblunet: keeps the private loop alive until stopEmbedded()
+  event::UvHandle<uv_async_t> hold;
   bool single = false;
+  bool embedded = false;  // liblunet: no signals, no exit, no titles
 };
 
 WorkerState* gState = nullptr;
@@ -52,6 +57,12 @@ void onCliInterrupt(int) {
 }
 
 void closeControlHandles() {
+  if (gState->embedded) {
+    gState->prepare.reset();
+    gState->check.reset();
+    gState->hold.reset();
+    return;
+  }
   gState->sigQuit.reset();
   gState->sigTerm.reset();
   gState->sigInt.reset();
@@ -81,6 +92,17 @@ void beginGracefulExit() {
   if (gExiting) return;
   gExiting = true;
   core::processLog().error(core::Level::kNotice, 0, "gracefully shutting down");
+  if (gState->embedded) {
+    // The host's process: no title, no fast exit at a deadline (a request
+    // or timer still running keeps the stop pending; see docs/embedding.md).
+    for (const conf::Module* m : conf::allModules()) {
+      if (m->shutdownProcess) m->shutdownProcess(*gState->cycle);
+    }
+    gState->prepare.reset();
+    gState->check.reset();
+    gState->hold.reset();
+    return;
+  }
   os::setProctitle(processType() == ProcessType::kPrivilegedAgent
                        ? "privileged agent process is shutting down"
                        : "worker process is shutting down");
@@ -189,6 +211,20 @@ bool dropPrivileges(const Cycle& cycle) {
   return true;
 }
 
+// Refresh the time cache around each poll so handlers see current time.
+void startTimeHandles(WorkerState& state, uv_loop_t* loop) {
+  LUNET_UV_CHECK(uv_prepare_init(loop, state.prepare.get()));
+  state.prepare.markInitialized();
+  LUNET_UV_CHECK(uv_prepare_start(state.prepare.get(), [](uv_prepare_t*) { core::updateTime(); }));
+  uv_unref(state.prepare.handle());
+  LUNET_UV_CHECK(uv_check_init(loop, state.check.get()));
+  state.check.markInitialized();
+  LUNET_UV_CHECK(uv_check_start(state.check.get(), [](uv_check_t*) { core::updateTime(); }));
+  uv_unref(state.check.handle());
+}
+
+std::unique_ptr<WorkerState> gEmbedded;
+
 }  // namespace
 
 void reopenAll(Cycle& cycle, uid_t owner) {
@@ -263,15 +299,7 @@ int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   }
   startSignal(state.sigUsr1, SIGUSR1);
   startSignal(state.sigHup, SIGHUP);
-  // Refresh the time cache around each poll so handlers see current time.
-  LUNET_UV_CHECK(uv_prepare_init(loop, state.prepare.get()));
-  state.prepare.markInitialized();
-  LUNET_UV_CHECK(uv_prepare_start(state.prepare.get(), [](uv_prepare_t*) { core::updateTime(); }));
-  uv_unref(state.prepare.handle());
-  LUNET_UV_CHECK(uv_check_init(loop, state.check.get()));
-  state.check.markInitialized();
-  LUNET_UV_CHECK(uv_check_start(state.check.get(), [](uv_check_t*) { core::updateTime(); }));
-  uv_unref(state.check.handle());
+  startTimeHandles(state, loop);
 
   // Signals were blocked by the master around fork; libuv's handlers are in
   // place now, so let them through.
@@ -303,6 +331,61 @@ int runWorkerLoop(Cycle& cycle, int id, bool single, bool privileged) {
   event::destroyLoop();
   gState = nullptr;
   return 0;
+}
+
+}  // namespace lunet::process
+
+namespace lunet::process {
+
+// ---- liblunet: the single process's work on a private loop ----
+
+bool startEmbedded(Cycle& cycle) {
+  if (gState != nullptr || event::loop() != nullptr) return false;
+  gEmbedded = std::make_unique<WorkerState>();
+  gState = gEmbedded.get();
+  gState->cycle = &cycle;
+  gState->single = true;
+  gState->embedded = true;
+  gWorkerId = 0;
+  gExiting = false;
+  setProcessType(ProcessType::kSingle);
+  setMasterPid(::getpid());
+  setCurrentCycle(&cycle);
+  uv_loop_t* loop = event::createLoop();
+  core::updateTime();
+  startTimeHandles(*gState, loop);
+  LUNET_UV_CHECK(uv_async_init(loop, gState->hold.get(), [](uv_async_t*) {}));
+  gState->hold.markInitialized();
+  for (const conf::Module* m : conf::allModules()) {
+    if (m->initProcess) m->initProcess(cycle);
+  }
+  return true;
+}
+
+void stopEmbedded() {
+  if (gState != nullptr && gState->embedded) beginGracefulExit();
+}
+
+bool embeddedDrained() {
+  return gState != nullptr && gState->embedded && gExiting && !uv_loop_alive(event::loop());
+}
+
+void finishEmbedded() {
+  if (gState == nullptr || !gState->embedded) return;
+  core::processLog().error(core::Level::kNotice, 0, "exiting");
+  for (const conf::Module* m : conf::allModules()) {
+    if (m->exitProcess) m->exitProcess(*gState->cycle);
+  }
+  closeControlHandles();
+  gState->shutdownTimer.reset();
+  event::destroyLoop();
+  gState = nullptr;
+  gEmbedded.reset();
+  gExiting = false;
+  gWorkerId = -1;
+  setCurrentCycle(nullptr);
+  // Process-wide services a graceful exit shut down, ready for a next run.
+  net::KeepalivePool::get().start();
 }
 
 }  // namespace lunet::process
