@@ -11,6 +11,7 @@ use Lunet::Proc qw(free_port);
 
 $ENV{TEST_NGINX_BACKEND_PORT} = backend(name => 'A');
 $ENV{TEST_NGINX_CLOSED_PORT} = free_port();
+$ENV{TEST_NGINX_BACKEND_SOCK} = backend(name => 'U', unix => "/tmp/lunet-t401-$$.sock");
 
 no_shuffle();
 run_tests();
@@ -327,3 +328,53 @@ GET /id
 A
 --- response_headers
 X-Status: 200 200
+
+
+
+=== TEST 21: proxy_intercept_errors: an upstream status with an error_page gets that page
+--- config
+    location /p/ {
+        proxy_intercept_errors on;
+        error_page 404 /err404;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT/;
+    }
+    location = /err404 {
+        return 200 "our own 404 page\n";
+    }
+--- pipelined_requests eval
+["GET /p/code/404", "GET /p/code/500"]
+--- error_code eval
+[404, 500]
+--- response_body eval
+["our own 404 page\n", "code 500 from A\n"]
+
+
+
+=== TEST 22: proxy_pass http://unix:/path:/uri
+--- config
+    location /p/ {
+        proxy_pass http://unix:$TEST_NGINX_BACKEND_SOCK:/;
+    }
+--- request
+GET /p/id
+--- response_body
+U
+
+
+
+=== TEST 23: an upstream block with a unix: server; $upstream_addr names it
+--- http_config
+    upstream us {
+        server unix:$TEST_NGINX_BACKEND_SOCK;
+    }
+--- config
+    location /p/ {
+        proxy_pass http://us/;
+        add_header X-Addr $upstream_addr;
+    }
+--- request
+GET /p/id
+--- response_body
+U
+--- response_headers
+X-Addr: unix:$TEST_NGINX_BACKEND_SOCK

@@ -6,6 +6,7 @@
 #
 #   use Lunet::Backend qw(backend);
 #   $ENV{TEST_NGINX_BACKEND_PORT} = backend(name => 'A');
+#   $ENV{TEST_NGINX_BACKEND_SOCK} = backend(name => 'U', unix => "/tmp/x.sock");
 #
 # What a request gets, by its path:
 #   /echo...          200, the request head and body as received
@@ -33,7 +34,7 @@ use warnings;
 use Exporter 'import';
 use Time::HiRes qw(sleep);
 use Fcntl qw(:flock O_WRONLY O_APPEND O_CREAT);
-use Lunet::TestServer qw(tcp_server reset_conn);
+use Lunet::TestServer qw(tcp_server unix_server reset_conn);
 
 our @EXPORT_OK = qw(backend);
 
@@ -44,6 +45,8 @@ sub backend {
     my $name = $o{name} // 'backend';
     my $file = "/tmp/lunet-backend-$$-" . $Seq++ . ".conns";
     unlink $file;
+    # backend(unix => PATH): on a unix socket; returns the path.
+    return unix_server($o{unix}, sub { serve($_[0], $name, $file, 0) }) if $o{unix};
     return tcp_server(sub { serve($_[0], $name, $file, $_[0]->sockport) });
 }
 
