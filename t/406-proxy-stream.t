@@ -14,6 +14,10 @@ close $fh;
 END { unlink "$dir/big.bin"; rmdir $dir; }
 $ENV{TEST_NGINX_BIG_DIR} = $dir;
 $ENV{TEST_NGINX_BACKEND_PORT} = free_port();
+# Under AddressSanitizer freed blocks wait in a quarantine (256 MiB by
+# default), which would count as the worker's RSS: keep it small here.
+$ENV{ASAN_OPTIONS} = join(':', grep { defined && length } $ENV{ASAN_OPTIONS},
+                          'quarantine_size_mb=4');
 
 add_block_preprocessor(sub {
     my $block = shift;
@@ -32,37 +36,23 @@ run_tests();
 
 __DATA__
 
-=== TEST 1: 100 MiB through the proxy, read by a client; the worker's peak RSS stays under 64 MiB
+=== TEST 1: 100 MiB through the proxy to the client; the worker's peak RSS stays under 64 MiB
 --- config
     location /p/ {
         proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT/;
     }
-    location /t {
+    location /rss {
         content_by_lua_block {
-            local sock = ngx.socket.tcp()
-            sock:settimeout(20000)
-            assert(sock:connect("127.0.0.1", tonumber(ngx.var.server_port)))
-            assert(sock:send("GET /p/big.bin HTTP/1.0\r\nHost: x\r\n\r\n"))
-            local head = assert(sock:receiveuntil("\r\n\r\n")())
-            local total = 0
-            while true do
-                local data, err, partial = sock:receive(65536)
-                local got = data or partial
-                if got then total = total + #got end
-                if not data then break end
-            end
-            sock:close()
             local f = io.open("/proc/self/status")
             local hwm = tonumber(f:read("*a"):match("VmHWM:%s+(%d+)"))
             f:close()
-            ngx.say(head:match("^HTTP/1.1 (%d+)"), " ", total, " ",
-                    hwm < 64 * 1024 and "bounded" or ("peak RSS " .. hwm .. " kB"))
+            ngx.say(hwm < 64 * 1024 and "bounded" or ("peak RSS " .. hwm .. " kB"))
         }
     }
---- request
-GET /t
---- response_body
-200 104857600 bounded
+--- pipelined_requests eval
+["GET /p/big.bin", "GET /rss"]
+--- response_body eval
+["\0" x (100 * 1024 * 1024), "bounded\n"]
 --- timeout: 30
 
 
