@@ -65,6 +65,8 @@ test: check-layers build build-asan
 	@echo "== examples/embed (release, then ASan + UBSan)"
 	@./build/release/lunet_embed_example 18480
 	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_embed_example 18481
+	@./build/release/lunet_embed_example_c 18482
+	@ASAN_OPTIONS=detect_leaks=1 ./build/asan/lunet_embed_example_c 18483
 	@echo "== t/ (prove)"
 	@$(MAKE) --no-print-directory prove
 	@echo "== t/ (prove, ASan + UBSan build)"
