@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(
   build-essential cmake pkg-config clang libclang-rt-dev
-  libluajit2-5.1-dev libuv1-dev libssl-dev node-llhttp libpcre2-dev
+  libluajit2-5.1-dev libuv1-dev libssl-dev node-llhttp libpcre2-dev zlib1g-dev
   libgtest-dev
   libtest-base-perl libtext-diff-perl libipc-run3-perl libwww-perl liburi-perl
   lua-cjson curl procps bc strace

@@ -13,13 +13,17 @@ namespace lunet::conf {
 
 std::span<const Module* const> allModules() {
   static const Module* const kModules[] = {
-      &process::coreModule(),          &process::eventsModule(),   &http::httpCoreModule(),
-      &http::httpLogModule(),          &http::httpStaticModule(),  &http::httpRewriteModule(),
-      &http::httpHeadersModule(),      &http::httpEchoModule(),    &http::httpStubStatusModule(),
-      &http::httpNotModifiedModule(),  &http::httpRealipModule(),  &http::httpAccessModule(),
-      &http::httpAuthBasicModule(),    &http::httpMapModule(),     &http::httpGeoModule(),
-      &http::httpSplitClientsModule(), &http::httpRefererModule(), &http::httpSecureLinkModule(),
-      &upstream::httpUpstreamModule(), &upstream::proxyModule(),   &lua::luaModule(),
+      &process::coreModule(),          &process::eventsModule(),
+      &http::httpCoreModule(),         &http::httpLogModule(),
+      &http::httpStaticModule(),       &http::httpRewriteModule(),
+      &http::httpGzipModule(),         &http::httpHeadersModule(),
+      &http::httpEchoModule(),         &http::httpStubStatusModule(),
+      &http::httpNotModifiedModule(),  &http::httpRealipModule(),
+      &http::httpAccessModule(),       &http::httpAuthBasicModule(),
+      &http::httpMapModule(),          &http::httpGeoModule(),
+      &http::httpSplitClientsModule(), &http::httpRefererModule(),
+      &http::httpSecureLinkModule(),   &upstream::httpUpstreamModule(),
+      &upstream::proxyModule(),        &lua::luaModule(),
       &lua::luaBalancerModule(),
   };
   static const bool indexed = [] {

@@ -71,6 +71,7 @@ struct HttpTables {
   int rewriteIdx = 0;
   HeaderFilter topHeader = nullptr;
   BodyFilter topBody = nullptr;
+  BodyFilter topMain = nullptr;  // main request, below postponement (chunked at the bottom)
   // Per filter slot (see filterSlot in request.cc): the filter below it.
   HeaderFilter headerNext[kMaxFilters] = {};
   BodyFilter bodyNext[kMaxFilters] = {};

@@ -38,6 +38,12 @@ using BodyFilter = int (*)(Request& r, Buf* in);
 // Installs f as the new top; returns the previous top (call it as "next").
 HeaderFilter pushHeaderFilter(HeaderFilter f);
 BodyFilter pushBodyFilter(BodyFilter f);
+// Installs f on top of the main request's body chain below postponement
+// (nginx's filters under ngx_http_postpone_filter: gzip, gunzip...): it
+// sees the main request's body in order, subrequest output included, and
+// is called with a null chain when the output queue drained while
+// r.main->buffered is set. Returns the next filter.
+BodyFilter pushMainBodyFilter(BodyFilter f);
 HeaderFilter topHeaderFilter();
 BodyFilter topBodyFilter();
 

@@ -26,6 +26,7 @@ void requestDone(Connection* c) noexcept {
   Request* r = c->req;
   if (r == nullptr) return;
   if (c->writer.pending() > 0 || r->out != nullptr) return;  // onWriteDrained comes back
+  if (r->buffered != 0 && !c->error) return;  // a filter goes on when the queue drains
   if (!c->messageDone && !c->closeAfter && r->keepAlive && !c->error) {
     // Unread body: read it and throw it away before the next request.
     if (!r->discardBody) {

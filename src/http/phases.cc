@@ -102,6 +102,7 @@ void resetFilters() {
   HttpTables& t = loadingTables();
   t.topHeader = headerFilterBottom;
   t.topBody = bodyFilterBottom;
+  t.topMain = chunkedFilter;
 }
 
 void setLoadingMain(HttpCoreMain* m) noexcept { gLoading = m; }
@@ -117,6 +118,12 @@ BodyFilter pushBodyFilter(BodyFilter f) {
   HttpTables& t = loadingTables();
   size_t slot = filterSlot(gBodySlots, f);
   t.bodyNext[slot] = std::exchange(t.topBody, f);
+  return kBodyTramps[slot];
+}
+BodyFilter pushMainBodyFilter(BodyFilter f) {
+  HttpTables& t = loadingTables();
+  size_t slot = filterSlot(gBodySlots, f);
+  t.bodyNext[slot] = std::exchange(t.topMain, f);
   return kBodyTramps[slot];
 }
 HeaderFilter topHeaderFilter() { return gActive ? gActive->topHeader : loadingTables().topHeader; }

@@ -292,7 +292,7 @@ void onDrained(Request& r, void (*fn)(Request& r, void* data), void* data) noexc
     return;
   }
   if (r.out != nullptr) startWriting(r);
-  if (c->writer.pending() == 0 && r.out == nullptr) {
+  if (c->writer.pending() == 0 && r.out == nullptr && r.buffered == 0) {
     fn(r, data);
     return;
   }

@@ -245,6 +245,13 @@ struct Request {
   // header filter (nginx's r->filter_need_in_memory): file bufs are then
   // read (pread) instead of being sent with sendfile.
   bool filterNeedInMemory = false;
+  // Filters holding data back (nginx's r->buffered): a body filter that
+  // keeps input it has not passed on yet — e.g. gzip waiting for its output
+  // buffers to drain — sets its bit (kBufferedGzip...). While any bit is
+  // set the request is not done and ngx.flush(true) does not return; each
+  // time the output queue drains the filters below postponement are called
+  // again with a null chain to go on (nginx's ngx_http_writer).
+  uint8_t buffered = 0;
   bool waitingDrain = false;
   bool discardBody = false;
   // filterFinalize() replaced the response: the original body is dropped.
@@ -395,6 +402,17 @@ int sendResponse(Request& r, int status, std::string_view contentType,
 // Calls fn(r, data) once all output so far has been handed to the kernel
 // (ngx.flush(true)). Immediately (synchronously) if nothing is queued.
 void onDrained(Request& r, void (*fn)(Request& r, void* data), void* data) noexcept;
+
+// Bits of Request::buffered.
+inline constexpr uint8_t kBufferedGzip = 1;
+inline constexpr uint8_t kBufferedGunzip = 2;
+inline constexpr uint8_t kBufferedSub = 4;
+inline constexpr uint8_t kBufferedOther = 8;  // a rate limit or any other filter
+
+// True when everything r's main request output so far has been handed to
+// the kernel and no filter other than those in `except` (Request::buffered
+// bits) holds data: a filter's own output buffers are free to reuse.
+bool outputDrained(const Request& r, uint8_t except) noexcept;
 
 // Standard reason phrase ("Not Found"), or "" for unknown codes.
 std::string_view reasonPhrase(int status) noexcept;

@@ -29,7 +29,7 @@ int bodyFilterBottom(Request& r, Buf* in) noexcept {
 }
 
 int emit(Request& r, Buf* in) {
-  if (r.main == &r) return chunkedFilter(r, in);
+  if (r.main == &r) return activeTables().topMain(r, in);
   // subrequest: collect (copy the structs; data stays in r's arena, which
   // lives until the main request ends)
   for (Buf* b = in; b; b = b->next) {

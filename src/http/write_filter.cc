@@ -2,6 +2,7 @@
 // the connection's net::ChainWriter; the send timeout; draining.
 #include "core/time.h"
 #include "http/connection.h"
+#include "http/request_internal.h"
 
 namespace lunet::http {
 
@@ -93,10 +94,21 @@ int writeFilter(Request& r, Buf* in) noexcept {
   return r.conn->error ? kError : kOk;
 }
 
+bool outputDrained(const Request& r, uint8_t except) noexcept {
+  const Request* m = r.main;
+  return m->out == nullptr && m->conn->writer.pending() == 0 && (m->buffered & ~except) == 0;
+}
+
 void onWriteDrained(Connection* c) noexcept {
   Request* r = c->req;
   if (r == nullptr) return;
   stopTimer(c);
+  if (r->buffered != 0 && !c->error) {
+    // A filter holds data back until its output buffers are free: now.
+    activeTables().topMain(*r, nullptr);
+    if (c->req != r || c->state == ConnState::kClosing) return;
+    if (c->writer.pending() > 0 || r->out != nullptr) return;  // comes back here
+  }
   if (r->drained != nullptr) {
     auto fn = r->drained;
     r->drained = nullptr;

@@ -21,6 +21,7 @@ const conf::Module& httpSplitClientsModule();
 const conf::Module& httpRefererModule();
 const conf::Module& httpSecureLinkModule();
 const conf::Module& httpRealipModule();
+const conf::Module& httpGzipModule();
 
 // A rewrite-module script op run in config order among set/rewrite/return/if
 // (nginx modules such as set_by_lua append ops to the rewrite script).
