@@ -20,6 +20,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -388,7 +389,7 @@ struct StreamCache {
   ~StreamCache() {
     for (Entry& e : free) {
       deflateEnd(e.zs);
-      delete e.zs;
+      std::free(e.zs);
     }
   }
 };
@@ -406,15 +407,16 @@ z_stream* takeStream(int level, int wbits, int memlevel) {
       c.free.erase(c.free.begin() + static_cast<std::ptrdiff_t>(i));
       if (deflateReset(e.zs) == Z_OK) return e.zs;
       deflateEnd(e.zs);
-      delete e.zs;
+      std::free(e.zs);
       break;
     }
   }
-  auto* zs = new (std::nothrow) z_stream{};
+  // malloc, not new: operator new may be counted (debug builds) or replaced
+  auto* zs = static_cast<z_stream*>(std::calloc(1, sizeof(z_stream)));
   if (zs == nullptr) return nullptr;
   // windowBits + 16: zlib writes the gzip header and trailer (crc32, size).
   if (deflateInit2(zs, level, Z_DEFLATED, wbits + 16, memlevel, Z_DEFAULT_STRATEGY) != Z_OK) {
-    delete zs;
+    std::free(zs);
     return nullptr;
   }
   return zs;
@@ -424,7 +426,7 @@ void releaseStream(z_stream* zs, int level, int wbits, int memlevel) {
   StreamCache& c = streamCache();
   if (c.free.size() >= 8) {
     deflateEnd(zs);
-    delete zs;
+    std::free(zs);
     return;
   }
   c.free.push_back({zs, level, wbits, memlevel});
