@@ -378,3 +378,26 @@ GET /p/id
 U
 --- response_headers
 X-Addr: unix:$TEST_NGINX_BACKEND_SOCK
+
+
+
+=== TEST 24: X-Accel-Redirect: the request goes on, as a GET, at that URI; proxy_ignore_headers X-Accel-Redirect passes the answer on
+--- config
+    location /p/ {
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT/;
+    }
+    location /q/ {
+        proxy_ignore_headers X-Accel-Redirect;
+        proxy_pass http://127.0.0.1:$TEST_NGINX_BACKEND_PORT/;
+    }
+    location /internal/ {
+        internal;
+        return 200 "internal $uri $args $request_method\n";
+    }
+    location @named {
+        return 200 "named $uri\n";
+    }
+--- pipelined_requests eval
+["POST /p/accel/internal/a?x=1\r\nContent-Length: 0\r\n\r\n", "GET /p/accel\@named", "GET /q/accel/internal/a"]
+--- response_body eval
+["internal /internal/a x=1 GET\n", "named /p/accel\@named\n", "the backend's own body\n"]

@@ -794,6 +794,40 @@ int64_t statusFailure(int status) {
   }
 }
 
+// X-Accel-Redirect (nginx's ngx_http_upstream_process_headers): the
+// upstream's answer is dropped and the request goes on, as a GET, at that
+// URI (or named location) of this server.
+void accelRedirect(Proxy* p, std::string_view target) {
+  Request& r = *p->r;
+  std::string_view uri = r.arena.dup(target);
+  if (p->cur != nullptr && p->cur->responseMs < 0) {
+    p->cur->responseMs = static_cast<int64_t>(core::nowMsec() - p->tryStartMs);
+  }
+  if (p->pick.current != nullptr) freePeer(r, &p->pick, false);
+  releaseConn(p, false);
+  p->state = Proxy::State::kDone;
+  r.headersOut = http::HeadersOut();
+  r.upstreamLog = {};
+  r.method = http::kGet;
+  r.methodName = "GET";
+  if (!uri.empty() && uri[0] == '@') {
+    http::namedLocation(r, uri);
+    return;
+  }
+  std::string_view args;
+  if (size_t q = uri.find('?'); q != std::string_view::npos) {
+    args = uri.substr(q + 1);
+    uri = uri.substr(0, q);
+  }
+  if (uri.empty() || uri[0] != '/' || uri.find("/../") != std::string_view::npos) {
+    LUNET_LOG(r.log, core::Level::kError, 0, "unsafe URI \"%.*s\" was detected",
+              static_cast<int>(uri.size()), uri.data());
+    http::finalize(r, 404);
+    return;
+  }
+  http::internalRedirect(r, uri, args);
+}
+
 void headerDone(Proxy* p, size_t bodyStart) {
   Request& r = *p->r;
   if (p->cur != nullptr) {
@@ -828,6 +862,11 @@ void headerDone(Proxy* p, size_t bodyStart) {
         finish(p, st);
         return;
       }
+    }
+  }
+  if (!(p->conf->ignoreHeaders & kIgnoreAccelRedirect)) {
+    if (const http::Header* x = p->ctx->headers.find("X-Accel-Redirect"); x != nullptr) {
+      return accelRedirect(p, x->value);
     }
   }
   p->state = Proxy::State::kBody;

@@ -32,6 +32,10 @@ enum NextUpstream : int64_t {
   kFtOff = 0x80000000,
 };
 
+// proxy_ignore_headers: X-Accel-Redirect is the one Lunet acts on; the
+// others name what Lunet does not do (caching, rate and buffering hints).
+inline constexpr int64_t kIgnoreAccelRedirect = 1;
+
 struct HeaderTpl {
   std::string name;
   http::ComplexValue value;
@@ -86,6 +90,7 @@ struct ProxyLoc : conf::ConfBase {
   int64_t buffering = -1;
   int64_t interceptErrors = -1;
   int64_t ignoreClientAbort = -1;
+  int64_t ignoreHeaders = -1;                   // proxy_ignore_headers: bits of kIgnore*
   int64_t redirect = -1;                        // 0 off, 1 default, 2 explicit pairs
   std::shared_ptr<http::ComplexValue> method;   // proxy_method
   std::shared_ptr<http::ComplexValue> setBody;  // proxy_set_body

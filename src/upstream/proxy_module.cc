@@ -240,6 +240,23 @@ void setComplex(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
   field->compile(n, n.arg(0));
 }
 
+void setIgnoreHeaders(Engine&, const ConfNode& n, ConfBase* c, const Directive&) {
+  auto* p = static_cast<ProxyLoc*>(c);
+  if (p->ignoreHeaders != -1) fail(n, "\"proxy_ignore_headers\" directive is duplicate");
+  static constexpr std::string_view kNames[] = {
+      "X-Accel-Redirect",  "X-Accel-Expires", "X-Accel-Limit-Rate",
+      "X-Accel-Buffering", "X-Accel-Charset", "Expires",
+      "Cache-Control",     "Set-Cookie",      "Vary"};
+  int64_t bits = 0;
+  for (const auto& a : n.args) {
+    bool known = false;
+    for (std::string_view k : kNames) known = known || http::ieq(k, a.value);
+    if (!known) fail(n, "invalid value \"" + a.value + "\" in \"" + n.name + "\" directive");
+    if (http::ieq(a.value, "X-Accel-Redirect")) bits |= kIgnoreAccelRedirect;
+  }
+  p->ignoreHeaders = bits;
+}
+
 void setNotYet(Engine&, const ConfNode& n, ConfBase*, const Directive&) {
   fail(n, "\"" + n.name + "\" is not supported by Lunet yet");
 }
@@ -275,7 +292,7 @@ const Directive kDirectives[] = {
     {"proxy_set_body", kLoc, conf::kTake1, setComplex<&ProxyLoc::setBody>},
     {"proxy_method", kLoc, conf::kTake1, setComplex<&ProxyLoc::method>},
     {"proxy_request_buffering", kLoc, conf::kFlag, setNotYet},
-    {"proxy_ignore_headers", kLoc, conf::k1More, setNotYet},
+    {"proxy_ignore_headers", kLoc, conf::k1More, setIgnoreHeaders},
     {"proxy_cache", kLoc, conf::kTake1, setNotYet},
     {"proxy_cache_path", conf::kHttpMainCtx, conf::k2More, setNotYet, conf::Slot::kNone},
     {"proxy_cache_valid", kLoc, conf::k1More, setNotYet},
@@ -385,6 +402,7 @@ void mergeLoc(Engine& e, ConfBase* parent, ConfBase* child) {
   conf::mergeValue(c->buffering, pa->buffering, int64_t{1});
   conf::mergeValue(c->interceptErrors, pa->interceptErrors, int64_t{0});
   conf::mergeValue(c->ignoreClientAbort, pa->ignoreClientAbort, int64_t{0});
+  conf::mergeValue(c->ignoreHeaders, pa->ignoreHeaders, int64_t{0});
   if (!c->method) c->method = pa->method;
   if (!c->setBody) c->setBody = pa->setBody;
   if (c->redirect == -1) {

@@ -27,6 +27,7 @@
 #   /nostatus         no status line (garbage)
 #   /redirect         302 with Location: http://127.0.0.1:PORT/echo/here
 #   /conns            200, the number of connections accepted so far
+#   /accelURI         200 with X-Accel-Redirect: URI
 #   /hdr              200 with Server, Date, X-Pad, X-Foo, Keep-Alive, Connection headers
 package Lunet::Backend;
 use strict;
@@ -170,6 +171,8 @@ sub serve {
             return;
         } elsif ($uri =~ m{^/redirect}) {
             $send->("302 Found", "", "Location: http://127.0.0.1:$port/echo/here\r\n");
+        } elsif ($uri =~ m{^/accel(.*)$}) {
+            $send->("200 OK", "the backend's own body\n", "X-Accel-Redirect: $1\r\n");
         } elsif ($uri =~ m{^/conns}) {
             my $n = -s $file // 0;
             $send->("200 OK", "$n\n");
