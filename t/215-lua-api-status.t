@@ -150,7 +150,7 @@ on_abort in log (on): false API disabled in the context of log_by_lua*
 --- config
     location /t {
         content_by_lua_block {
-            for _, f in ipairs({ ngx.run_worker_thread, ngx.location.capture,
+            for _, f in ipairs({ ngx.run_worker_thread, ngx.req.set_body_file,
                                  ngx.thread.spawn, ngx.req.socket }) do
                 local ok, err = pcall(f)
                 ngx.say(ok, " ", err)
@@ -161,7 +161,7 @@ on_abort in log (on): false API disabled in the context of log_by_lua*
 GET /t
 --- response_body_like eval
 qr/\Afalse .*ngx.run_worker_thread is not yet implemented in Lunet
-false .*ngx.location.capture is not yet implemented in Lunet
+false .*ngx.req.set_body_file is not yet implemented in Lunet
 false .*ngx.thread.spawn is not yet implemented in Lunet
 false .*ngx.req.socket is not yet implemented in Lunet
 \z/

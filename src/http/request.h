@@ -210,7 +210,7 @@ struct Request {
   void* subrequestData = nullptr;
   bool inMemory = false;  // subrequest: capture body into `capturedBody`
   Buf* capturedBody = nullptr;
-  int subrequestsLeft = 50;  // nginx's limit on nesting
+  int subrequestsLeft = 51;  // nginx's limit on nesting (NGX_HTTP_MAX_SUBREQUESTS + 1)
   int uriChanges = 11;       // internal redirects + rewrites allowed (nginx: 10)
   int count = 1;             // references (main request): live subrequests + 1
 
@@ -270,9 +270,11 @@ struct Request {
   Buf* out = nullptr;  // queued for the socket, not yet written
   Buf** outTail = &out;
   int64_t outBytes = 0;
-  bool lastQueued = false;  // the `last` buf reached the write filter
-  bool finishing = false;   // finalize done; waiting for the queue to drain
-  bool done = false;        // (subrequest) finished
+  bool lastQueued = false;       // the `last` buf reached the write filter
+  bool finishing = false;        // finalize done; waiting for the queue to drain
+  bool done = false;             // (subrequest) finished
+  bool lastSeen = false;         // (subrequest) the last buf of its body was output
+  bool waitingChildren = false;  // (subrequest) finalized, its subrequests still pending
   bool bodyReading = false;
   bool expectSent = false;
   int status = 0;      // $status once decided
@@ -335,9 +337,20 @@ struct SubrequestOptions {
   bool inMemory = false;
   uint32_t method = kGet;
   std::string_view methodName = "GET";
+  bool logCycle = true;  // log nginx's "subrequests cycle" when over the limit
 };
 int subrequest(Request& r, std::string_view uri, std::string_view args,
                const SubrequestOptions& opts, Request** out) noexcept;
+// subrequest() in two steps, for a caller that adjusts the subrequest
+// (method, body, variables, ...) before it runs: create returns null when
+// r may not have more nested subrequests (nginx's limit); start runs its
+// phases (it may finish before returning).
+Request* createSubrequest(Request& r, std::string_view uri, std::string_view args,
+                          const SubrequestOptions& opts) noexcept;
+void startSubrequest(Request& sr) noexcept;
+// A request body given by the caller (a subrequest's own body): `data`
+// (may be empty) as the whole body, already complete.
+void setRequestBody(Request& r, std::string_view data) noexcept;
 
 // nginx's ngx_http_filter_finalize_request, for a header filter that
 // decides the response must be `status` instead of the one whose header is

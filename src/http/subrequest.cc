@@ -33,6 +33,7 @@ int emit(Request& r, Buf* in) {
   // subrequest: collect (copy the structs; data stays in r's arena, which
   // lives until the main request ends)
   for (Buf* b = in; b; b = b->next) {
+    if (b->last || b->lastInChain) r.lastSeen = true;
     if (b->size() == 0) continue;
     Buf* nb = r.main->arena.make<Buf>();
     *nb = *b;
@@ -81,7 +82,15 @@ void flushPostponed(Request& p) {
 
 void subrequestFinished(Request& sr, int rc) {
   if (sr.done) return;
-  if (rc >= 300 || rc == kError) {
+  // As nginx: a subrequest is not done while its own subrequests are
+  // pending (their output comes before the rest of its own).
+  if (rc == kOk && sr.pendingSubrequests > 0) {
+    sr.waitingChildren = true;
+    return;
+  }
+  // A subrequest captured in memory is seen as nginx's post_subrequest
+  // handlers see it: finalized with a status, its error page not made.
+  if ((rc >= 300 || rc == kError) && !sr.inMemory) {
     if (!sr.headerSent && rc != kError) {
       // subrequest error pages: nginx sends the error page body as output
       int st = rc;
@@ -89,7 +98,9 @@ void subrequestFinished(Request& sr, int rc) {
       specialResponse(sr, st);
     }
   }
-  if (sr.headersOut.status == 0) sr.headersOut.status = rc >= 100 ? rc : 200;
+  if (sr.headersOut.status == 0) sr.headersOut.status = rc >= 100 ? rc : rc == kError ? 500 : 200;
+  // finalized as complete (a handler that did not send a last buf itself)
+  if (rc == kOk) sr.lastSeen = true;
   sr.done = true;
   Request* parent = sr.parent;
   Request* main = sr.main;
@@ -99,12 +110,14 @@ void subrequestFinished(Request& sr, int rc) {
   if (sr.subrequestDone) src = sr.subrequestDone(sr, sr.subrequestData, rc);
   (void)src;
   flushPostponed(*parent);
-  if (parent->pendingSubrequests == 0 && parent->done) {
+  if (parent->pendingSubrequests == 0) {
     if (parent->main == parent) {
-      parent->done = false;
-      finalize(*parent, kOk);
-    } else {
-      parent->done = false;
+      if (parent->done) {
+        parent->done = false;
+        finalize(*parent, kOk);
+      }
+    } else if (parent->waitingChildren) {
+      parent->waitingChildren = false;
       subrequestFinished(*parent, kOk);
     }
   }
@@ -176,12 +189,14 @@ int namedLocation(Request& r, std::string_view name) noexcept {
   return kDone;
 }
 
-int subrequest(Request& r, std::string_view uri, std::string_view args,
-               const SubrequestOptions& opts, Request** out) noexcept {
-  if (r.subrequestsLeft <= 0) {
-    LUNET_LOG(r.log, core::Level::kError, 0, "subrequests cycle while processing \"%.*s\"",
-              static_cast<int>(uri.size()), uri.data());
-    return kError;
+Request* createSubrequest(Request& r, std::string_view uri, std::string_view args,
+                          const SubrequestOptions& opts) noexcept {
+  if (r.subrequestsLeft == 0) {
+    if (opts.logCycle) {
+      LUNET_LOG(r.log, core::Level::kError, 0, "subrequests cycle while processing \"%.*s\"",
+                static_cast<int>(uri.size()), uri.data());
+    }
+    return nullptr;
   }
   Request* sr = createRequest(r.conn);
   // The subrequest lives in the main request's arena's lifetime.
@@ -197,6 +212,7 @@ int subrequest(Request& r, std::string_view uri, std::string_view args,
   sr->serverName = r.serverName;
   sr->method = opts.method;
   sr->methodName = opts.methodName;
+  sr->headerOnly = opts.method == kHead;
   sr->internal = true;
   sr->inMemory = opts.inMemory;
   sr->subrequestDone = opts.done;
@@ -212,9 +228,20 @@ int subrequest(Request& r, std::string_view uri, std::string_view args,
   r.postponedTail = &p->next;
   r.pendingSubrequests++;
   r.main->count++;
+  return sr;
+}
+
+void startSubrequest(Request& sr) noexcept {
+  sr.phaseHandler = activeTables().serverRewriteIdx;
+  runPhases(sr);
+}
+
+int subrequest(Request& r, std::string_view uri, std::string_view args,
+               const SubrequestOptions& opts, Request** out) noexcept {
+  Request* sr = createSubrequest(r, uri, args, opts);
+  if (sr == nullptr) return kError;
   if (out) *out = sr;
-  sr->phaseHandler = activeTables().serverRewriteIdx;
-  runPhases(*sr);
+  startSubrequest(*sr);
   return kOk;
 }
 

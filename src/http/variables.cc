@@ -124,6 +124,7 @@ void coreGet(Request& r, std::string_view, VarValue* o, uintptr_t d) {
       return;
     case kArgs:
     case kQueryString:
+      if (r.args.data() == nullptr) return;  // no '?' at all: not found, as nginx
       set(o, r.args);
       return;
     case kIsArgs:
@@ -311,7 +312,7 @@ void httpGet(Request& r, std::string_view name, VarValue* o, uintptr_t) {
     }
     return true;
   };
-  const HeaderList& list = r.main->headersIn.list;
+  const HeaderList& list = r.headersIn.list;  // a subrequest's own (a copy)
   for (const Header& x : list.all()) {
     if (eqName(x.name)) {
       if (count == 0) first = x.value;
@@ -487,6 +488,7 @@ VarValue getIndexed(Request& r, int index) noexcept {
     return out;
   }
   if (gUninitHook != nullptr) gUninitHook(r, v->name);
+  out.notFound = false;  // nginx's ngx_http_variable_null_value: ""
   return out;
 }
 

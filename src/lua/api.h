@@ -9,22 +9,23 @@
 
 namespace lunet::lua {
 
-void injectConstantsApi(lua_State* L);  // api_constants.cc: ngx.OK, HTTP_*, null, config
-void injectStringApi(lua_State* L);     // api_string.cc: encode/decode_args, hmac_sha1, sql
-void injectLogApi(lua_State* L);        // api_log.cc: ngx.log, print
-void injectSleepApi(lua_State* L);      // api_sleep.cc
-void injectTimerApi(lua_State* L);      // api_timer.cc: ngx.timer.*, require "lunet.timer"
-void injectOnAbortApi(lua_State* L);    // api_on_abort.cc: ngx.on_abort
-void injectRequestApi(lua_State* L);    // api_request.cc: ngx.req.* (not FFI)
-void injectOutputApi(lua_State* L);     // api_output.cc: say, print, flush, eof, ...
-void injectHeadersApi(lua_State* L);    // api_headers.cc: ngx.resp
-void injectCtxApi(lua_State* L);        // api_ctx.cc: ngx.arg
-void injectShdictApi(lua_State* L);     // api_shdict.cc: ngx.shared, lunet.shdict
-void injectSocketTcpApi(lua_State* L);  // api_socket_tcp.cc: ngx.socket.tcp, connect
-void injectSocketUdpApi(lua_State* L);  // api_socket_udp.cc: ngx.socket.udp
-void injectNotYetApi(lua_State* L);     // api_not_yet.cc: stubs raising clear errors
-void injectRestyApi(lua_State* L);      // api_resty.cc: "lunet.resty.c" (resty command only)
-void injectPipeApi(lua_State* L);       // api_pipe.cc: "lunet.pipe.c" under require "ngx.pipe"
+void injectConstantsApi(lua_State* L);   // api_constants.cc: ngx.OK, HTTP_*, null, config
+void injectStringApi(lua_State* L);      // api_string.cc: encode/decode_args, hmac_sha1, sql
+void injectLogApi(lua_State* L);         // api_log.cc: ngx.log, print
+void injectSleepApi(lua_State* L);       // api_sleep.cc
+void injectTimerApi(lua_State* L);       // api_timer.cc: ngx.timer.*, require "lunet.timer"
+void injectOnAbortApi(lua_State* L);     // api_on_abort.cc: ngx.on_abort
+void injectRequestApi(lua_State* L);     // api_request.cc: ngx.req.* (not FFI)
+void injectOutputApi(lua_State* L);      // api_output.cc: say, print, flush, eof, ...
+void injectHeadersApi(lua_State* L);     // api_headers.cc: ngx.resp
+void injectCtxApi(lua_State* L);         // api_ctx.cc: ngx.arg
+void injectShdictApi(lua_State* L);      // api_shdict.cc: ngx.shared, lunet.shdict
+void injectSocketTcpApi(lua_State* L);   // api_socket_tcp.cc: ngx.socket.tcp, connect
+void injectSocketUdpApi(lua_State* L);   // api_socket_udp.cc: ngx.socket.udp
+void injectSubrequestApi(lua_State* L);  // api_subrequest.cc: ngx.location.capture*
+void injectNotYetApi(lua_State* L);      // api_not_yet.cc: stubs raising clear errors
+void injectRestyApi(lua_State* L);       // api_resty.cc: "lunet.resty.c" (resty command only)
+void injectPipeApi(lua_State* L);        // api_pipe.cc: "lunet.pipe.c" under require "ngx.pipe"
 
 // Kills and closes every pipe child left at VM teardown (api_pipe.cc).
 void closeAllPipes() noexcept;

@@ -1,5 +1,5 @@
 // Placeholders for the parts of the ngx API that later issues bring
-// (subrequests, light threads, ngx.req.socket). Calling one
+// (light threads, ngx.req.socket, request body files). Calling one
 // raises a clear error instead of silently doing nothing. A family that is
 // implemented injects its table first; these stubs only fill what is absent.
 #include <string>
@@ -45,12 +45,10 @@ int notYet(lua_State* L, const char* name) {
 }
 
 void injectNotYetApi(lua_State* L) {
-  static const char* const kLocation[] = {"capture", "capture_multi", nullptr};
   static const char* const kThread[] = {"spawn", "wait", "kill", nullptr};
   static const char* const kReq[] = {"socket",        "init_body",     "append_body",
                                      "finish_body",   "get_body_file", "set_body_data",
                                      "set_body_file", nullptr};
-  stubTable(L, "location", kLocation);
   stubTable(L, "thread", kThread);
   stubTable(L, "req", kReq);
   setStub(L, "run_worker_thread", "ngx.run_worker_thread");

@@ -342,6 +342,10 @@ int redirect(lua_State* L) {
 int exec(lua_State* L) {
   checkPhase(L, kOutputPhases);
   RequestCtx* ctx = checkRequest(L);
+  int nargs = lua_gettop(L);
+  if (nargs != 1 && nargs != 2) {
+    return luaL_error(L, "expecting one or two arguments, but got %d", nargs);
+  }
   size_t ulen = 0;
   const char* uri = luaL_checklstring(L, 1, &ulen);
   if (ulen == 0) return luaL_error(L, "The uri argument is empty");
@@ -366,7 +370,8 @@ int exec(lua_State* L) {
       break;
     }
     default:
-      return luaL_error(L, "Bad args type: %s", luaL_typename(L, 2));
+      lua_pushfstring(L, "string, number, or table expected, but got %s", luaL_typename(L, 2));
+      return luaL_argerror(L, 2, lua_tostring(L, -1));
   }
   size_t q = u.find('?');
   if (q != std::string_view::npos) {

@@ -196,6 +196,7 @@ bool Vm::init(const VmOptions& opts, std::string* err) {
   injectRestyApi(L);
   injectSocketTcpApi(L);
   injectSocketUdpApi(L);
+  injectSubrequestApi(L);
   injectNotYetApi(L);
   lua_pushvalue(L, -1);
   lua_setglobal(L, "ngx");

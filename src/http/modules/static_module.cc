@@ -385,7 +385,8 @@ int staticHandler(Request& r) {
       if (n > 0) return sendRanges(r, f, ranges, n);
     }
   }
-  h.list.add(r.arena, "Accept-Ranges", "bytes");
+  // nginx's range filter: main requests only
+  if (r.main == &r) h.list.add(r.arena, "Accept-Ranges", "bytes");
   int rc = sendHeader(r);
   if (rc == kError) return kError;
   if (rc == kDone || r.headerOnly) return kOk;
